@@ -1,0 +1,32 @@
+// Runs the test suites with Node's built-in runner on the Node 24 binary that
+// the `node@24` devDependency puts first on the PATH of npm scripts.
+// usage: node scripts/test.mjs [unit|integration|<file or glob>...]
+import { spawnSync } from 'node:child_process'
+
+const major = Number(process.versions.node.split('.')[0])
+if (major < 24) {
+  console.error(
+    `Tests need Node 24 (found ${process.version}). Run them through npm ` +
+      '(`npm test`), which uses the node@24 devDependency.'
+  )
+  process.exit(1)
+}
+const args = process.argv.slice(2)
+const globs =
+  args.length === 0
+    ? ['__tests__/unit/**/*.test.ts', '__tests__/integration/**/*.test.ts']
+    : args.flatMap(a =>
+        a === 'unit' || a === 'integration' ? [`__tests__/${a}/**/*.test.ts`] : [a]
+      )
+const r = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=3',
+    '--test-timeout=120000',
+    '--disable-warning=ExperimentalWarning',
+    ...globs
+  ],
+  { stdio: 'inherit' }
+)
+process.exit(r.status ?? 1)

@@ -1,0 +1,5 @@
+export * from './errors.ts'
+export * from './logger.ts'
+export * from './encoding.ts'
+export * from './concurrency.ts'
+export * from './redact.ts'
