@@ -2,15 +2,10 @@
 // the `node@24` devDependency puts first on the PATH of npm scripts.
 // usage: node scripts/test.mjs [unit|integration|<file or glob>...]
 import { spawnSync } from 'node:child_process'
+import { ensureReady } from './bootstrap.mjs'
 
-const major = Number(process.versions.node.split('.')[0])
-if (major < 24) {
-  console.error(
-    `Tests need Node 24 (found ${process.version}). Run them through npm ` +
-      '(`npm test`), which uses the node@24 devDependency.'
-  )
-  process.exit(1)
-}
+ensureReady()
+
 const args = process.argv.slice(2)
 const globs =
   args.length === 0

@@ -1,0 +1,115 @@
+// Runs a `runs.using: node24` action the way the GitHub runner does: inputs
+// from action.yml (defaults applied) as INPUT_<NAME> env vars, file commands
+// (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STATE, GITHUB_STEP_SUMMARY) read back, the
+// bundled `runs.main` executed by node in a child process, the exit code kept.
+// Async spawn, so loopback servers in the test process keep answering.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+
+export interface ActionRun {
+  exitCode: number
+  outputs: Record<string, string>
+  summary: string
+  stdout: string
+  stderr: string
+  commands: { command: string; props?: string; message: string }[]
+  unexpected: string[]
+}
+
+interface ActionMeta {
+  inputs?: Record<string, { default?: unknown }>
+  runs: { using: string; main: string }
+}
+
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? ''
+    if (!line) continue
+    const h = /^([^=]+?)<<(.+)$/.exec(line)
+    const e = line.indexOf('=')
+    if (h && (e < 0 || line.indexOf('<<') < e)) {
+      const body: string[] = []
+      while (++i < lines.length && lines[i] !== h[2]) body.push(lines[i] ?? '')
+      out[h[1] ?? ''] = body.join('\n')
+    } else if (e > 0) out[line.slice(0, e)] = line.slice(e + 1)
+  }
+  return out
+}
+
+export async function runAction(
+  actionDir: string,
+  opts: { inputs?: Record<string, string>; env?: Record<string, string>; node?: string } = {}
+): Promise<ActionRun> {
+  const dir = resolve(actionDir)
+  const meta = parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as ActionMeta
+  if (meta.runs.using !== 'node24') throw new Error(`expected node24, got ${meta.runs.using}`)
+  const inputs = opts.inputs ?? {}
+  const declared = meta.inputs ?? {}
+  const unexpected = Object.keys(inputs).filter(k => !(k in declared))
+  const inputEnv: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(declared)) {
+    const v = name in inputs ? inputs[name] : (spec.default ?? '')
+    inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(v)
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'run-action-'))
+  const ws = join(tmp, 'workspace')
+  mkdirSync(ws, { recursive: true })
+  const files = {
+    GITHUB_OUTPUT: join(tmp, 'output'),
+    GITHUB_ENV: join(tmp, 'env'),
+    GITHUB_PATH: join(tmp, 'path'),
+    GITHUB_STATE: join(tmp, 'state'),
+    GITHUB_STEP_SUMMARY: join(tmp, 'summary')
+  }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+  const target = join(dir, meta.runs.main)
+  if (!existsSync(target)) throw new Error(`${target} does not exist: run npm run build`)
+  const r = await run(opts.node ?? process.execPath, [target], {
+    cwd: ws,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? tmp,
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      RUNNER_TEMP: tmp,
+      GITHUB_WORKSPACE: ws,
+      GITHUB_ACTION_PATH: dir,
+      ...files,
+      ...(opts.env ?? {}),
+      ...inputEnv
+    }
+  })
+  return {
+    exitCode: r.status,
+    outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    stdout: r.stdout,
+    stderr: r.stderr,
+    commands: [...r.stdout.matchAll(/^::([\w-]+)(?: ([^:]*))?::(.*)$/gm)].map(m => ({
+      command: m[1] ?? '',
+      ...(m[2] ? { props: m[2] } : {}),
+      message: m[3] ?? ''
+    })),
+    unexpected
+  }
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> }
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const c = spawn(cmd, args, opts)
+    let stdout = ''
+    let stderr = ''
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    c.on('error', rej).on('close', status => res({ status: status ?? 1, stdout, stderr }))
+  })
+}

@@ -1,0 +1,32 @@
+// What both actions share: reading declared inputs by name, masking secrets,
+// and failing the step with the most useful message (cause chain at debug).
+import * as core from '@actions/core'
+import { SIGIL_VERSION } from '../version.ts'
+import { causeChain, describeError, redact, type RawInputs } from './deps.ts'
+
+export function readRawInputs(names: readonly string[]): RawInputs {
+  const raw: RawInputs = {}
+  for (const name of names) raw[name] = core.getInput(name)
+  for (const secret of ['registry-password', 'key-password', 'identity-token']) {
+    const v = raw[secret]
+    if (v) core.setSecret(v)
+  }
+  const key = raw.key
+  if (key?.includes('PRIVATE KEY')) core.setSecret(key)
+  return raw
+}
+
+export function fail(e: unknown): void {
+  for (const c of causeChain(e).slice(1)) {
+    core.debug(`caused by: ${redact(c instanceof Error ? `${c.name}: ${c.message}` : String(c))}`)
+  }
+  const code = (e as { code?: unknown }).code
+  const message = redact(describeError(e))
+  core.setFailed(typeof code === 'string' ? `[${code}] ${message}` : message)
+}
+
+export function userAgent(): string {
+  return `sigil/${SIGIL_VERSION} (github-actions; node ${process.versions.node})`
+}
+
+

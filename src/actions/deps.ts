@@ -1,0 +1,8 @@
+// The lower-layer surface the GitHub adapter uses (one import point).
+export * from '../cosign/index.ts'
+export * from '../util/index.ts'
+export {
+  EnvIdentityProvider,
+  StaticIdentityProvider,
+  type IdentityProvider
+} from '../sigstore/index.ts'

@@ -1,0 +1,11 @@
+// Logger → GitHub workflow commands (debug lines only show with step debug on;
+// warnings become annotations; groups fold in the log).
+import * as core from '@actions/core'
+import { redact, type Logger } from '../util/index.ts'
+
+export const actionsLogger: Logger = {
+  debug: m => core.debug(redact(m)),
+  info: m => core.info(redact(m)),
+  warn: m => core.warning(redact(m)),
+  group: (name, fn) => core.group(name, fn)
+}

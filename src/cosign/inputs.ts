@@ -1,0 +1,307 @@
+// One mapping from raw front-door inputs (the same kebab-case names in
+// action.yml, the GitLab templates and the CLI flags) to the typed options of
+// the two use cases. Each adapter collects the raw strings its own way; this
+// module validates them all before any network call.
+import { readFile } from 'node:fs/promises'
+import type { VerificationPolicy } from '../sigstore/index.ts'
+import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_FULCIO_URL,
+  DEFAULT_REKOR_URL
+} from './defaults.ts'
+import type { SignatureFormat, SignImagesOptions } from './sign-image.ts'
+import { parseList } from './targets.ts'
+import type { VerifyImagesOptions } from './verify-image.ts'
+
+/** Raw input values by kebab-case name; '' and undefined mean "not set". */
+export type RawInputs = Record<string, string | undefined>
+
+export const SIGN_INPUTS = [
+  'images',
+  'format',
+  'recursive',
+  'annotations',
+  'signature-repository',
+  'tlog-upload',
+  'key',
+  'key-password',
+  'identity-token',
+  'fulcio-url',
+  'rekor-url',
+  'timestamp-server-url',
+  'trusted-root',
+  'registry-username',
+  'registry-password',
+  'allow-http-registry',
+  'concurrency'
+] as const
+
+export const VERIFY_INPUTS = [
+  'images',
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+  'certificate-github-workflow-trigger',
+  'certificate-github-workflow-sha',
+  'certificate-github-workflow-name',
+  'certificate-github-workflow-repository',
+  'certificate-github-workflow-ref',
+  'key',
+  'trusted-root',
+  'recursive',
+  'annotations',
+  'signature-repository',
+  'insecure-ignore-tlog',
+  'registry-username',
+  'registry-password',
+  'allow-http-registry',
+  'concurrency'
+] as const
+
+const val = (raw: RawInputs, name: string): string | undefined => {
+  const v = raw[name]?.trim()
+  return v === undefined || v === '' ? undefined : v
+}
+
+export function parseBoolean(raw: RawInputs, name: string, dflt: boolean): boolean {
+  const v = val(raw, name)
+  if (v === undefined) return dflt
+  if (/^(true|True|TRUE)$/.test(v)) return true
+  if (/^(false|False|FALSE)$/.test(v)) return false
+  throw new InputError('INPUT_INVALID_BOOLEAN', `input "${name}" must be true or false, got ${JSON.stringify(v)}`)
+}
+
+function parseUrl(raw: RawInputs, name: string, dflt?: string): string | undefined {
+  const v = val(raw, name) ?? dflt
+  if (v === undefined) return undefined
+  let u: URL
+  try {
+    u = new URL(v)
+  } catch {
+    throw new InputError('INPUT_INVALID_URL', `input "${name}" is not a URL: ${JSON.stringify(v)}`)
+  }
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname)
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
+    throw new InputError(
+      'INPUT_INVALID_URL',
+      `input "${name}" must be an https URL (plain http only for loopback), got ${JSON.stringify(v)}`
+    )
+  }
+  return v.replace(/\/+$/, '')
+}
+
+function parseConcurrency(raw: RawInputs): number {
+  const v = val(raw, 'concurrency')
+  if (v === undefined) return DEFAULT_CONCURRENCY
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > 32) {
+    throw new InputError('INPUT_INVALID_NUMBER', `input "concurrency" must be a whole number from 1 to 32, got ${JSON.stringify(v)}`)
+  }
+  return n
+}
+
+/** `key=value` lines or commas (cosign `-a`). */
+export function parseAnnotations(raw: RawInputs): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of parseList(val(raw, 'annotations') ?? '')) {
+    const eq = item.indexOf('=')
+    if (eq <= 0) {
+      throw new InputError(
+        'INPUT_INVALID_ANNOTATION',
+        `input "annotations" has ${JSON.stringify(item)}; each entry must be key=value`
+      )
+    }
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim()
+  }
+  return out
+}
+
+function parseRepository(raw: RawInputs, env: NodeJS.ProcessEnv): string | undefined {
+  const v = val(raw, 'signature-repository') ?? env.COSIGN_REPOSITORY?.trim()
+  if (!v) return undefined
+  if (!/^[a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(v)) {
+    throw new InputError(
+      'INPUT_INVALID_REPOSITORY',
+      `"signature-repository" (or COSIGN_REPOSITORY) must be registry/repository without tag or digest, got ${JSON.stringify(v)}`
+    )
+  }
+  return v
+}
+
+/**
+ * Key material: PEM text, `env://VAR`, or a file path (cosign --key semantics
+ * minus KMS URIs, which we do not support and say so).
+ */
+export async function readKey(value: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
+  if (value.includes('-----BEGIN')) return value
+  if (value.startsWith('env://')) {
+    const name = value.slice('env://'.length)
+    const v = env[name]
+    if (!v) throw new InputError('INPUT_KEY_UNAVAILABLE', `${what} names env://${name}, but ${name} is not set`)
+    return v
+  }
+  if (/^[a-z0-9]+:\/\//.test(value)) {
+    throw new InputError('INPUT_KEY_UNSUPPORTED', `${what}: KMS and other URI keys (${value.split('://')[0]}://) are not supported; use a key file, PEM text or env://VAR`)
+  }
+  try {
+    return await readFile(value, 'utf8')
+  } catch (e) {
+    throw new InputError('INPUT_KEY_UNREADABLE', `${what}: cannot read ${JSON.stringify(value)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+  }
+}
+
+export interface SignInputs {
+  options: Omit<SignImagesOptions, 'trust'>
+  trustedRootPath?: string
+  identityToken?: string
+  registryUsername?: string
+  registryPassword?: string
+  allowHttpRegistry: boolean
+}
+
+export async function toSignInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Promise<SignInputs> {
+  const format = (val(raw, 'format') ?? 'legacy') as SignatureFormat
+  if (!['legacy', 'bundle', 'both'].includes(format)) {
+    throw new InputError('INPUT_INVALID_FORMAT', `input "format" must be legacy, bundle or both, got ${JSON.stringify(format)}`)
+  }
+  const images = parseList(val(raw, 'images') ?? '')
+  const keyRef = val(raw, 'key')
+  let key: SignImagesOptions['key']
+  if (keyRef) {
+    const password = raw['key-password'] ?? env.COSIGN_PASSWORD
+    registerSecret(password)
+    key = { pem: await readKey(keyRef, env, 'input "key"'), ...(password !== undefined ? { password } : {}) }
+    registerSecret(key.pem)
+  }
+  const identityToken = val(raw, 'identity-token')
+  if (identityToken && key) {
+    throw new InputError('INPUT_CONFLICT', 'inputs "key" and "identity-token" are mutually exclusive: a key pair signs without a certificate')
+  }
+  registerSecret(identityToken)
+  const signatureRepository = parseRepository(raw, env)
+  const timestampServerUrl = parseUrl(raw, 'timestamp-server-url')
+  const registryUsername = val(raw, 'registry-username')
+  const registryPassword = val(raw, 'registry-password')
+  registerSecret(registryPassword)
+  const trustedRootPath = val(raw, 'trusted-root')
+  return {
+    options: {
+      images,
+      format,
+      recursive: parseBoolean(raw, 'recursive', false),
+      annotations: parseAnnotations(raw),
+      ...(signatureRepository ? { signatureRepository } : {}),
+      tlogUpload: parseBoolean(raw, 'tlog-upload', true),
+      ...(key ? { key } : {}),
+      fulcioUrl: parseUrl(raw, 'fulcio-url', DEFAULT_FULCIO_URL) ?? DEFAULT_FULCIO_URL,
+      rekorUrl: parseUrl(raw, 'rekor-url', DEFAULT_REKOR_URL) ?? DEFAULT_REKOR_URL,
+      ...(timestampServerUrl ? { timestampServerUrl } : {}),
+      concurrency: parseConcurrency(raw)
+    },
+    ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(identityToken ? { identityToken } : {}),
+    ...(registryUsername ? { registryUsername } : {}),
+    ...(registryPassword ? { registryPassword } : {}),
+    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false)
+  }
+}
+
+// Patterns RE2 (cosign's regex engine) rejects: backreferences and lookaround.
+const NOT_RE2 = /\\[1-9]|\(\?<?[=!]/
+
+function checkRegexp(name: string, pattern: string, logger: Logger): string {
+  if (NOT_RE2.test(pattern)) {
+    throw new InputError('INPUT_INVALID_REGEXP', `input "${name}" uses a backreference or lookaround, which cosign's RE2 engine rejects: ${JSON.stringify(pattern)}`)
+  }
+  let re: RegExp
+  try {
+    re = new RegExp(`^(?:${pattern})$`)
+  } catch (e) {
+    throw new InputError('INPUT_INVALID_REGEXP', `input "${name}" is not a valid regular expression: ${JSON.stringify(pattern)}`, { cause: e })
+  }
+  const strangers = ['', 'x', 'https://github.com/attacker/repo/.github/workflows/evil.yml@refs/heads/main', 'attacker@example.com', 'https://attacker.example']
+  if (strangers.some(s => re.test(s))) {
+    logger.warn(`input "${name}" ${JSON.stringify(pattern)} is over-broad: it accepts identities from anyone. Anchor it to your organisation, e.g. ^https://github\\.com/ORG/REPO/\\.github/workflows/.+@refs/tags/.+$`)
+  }
+  return pattern
+}
+
+function exactOrRegexp(raw: RawInputs, name: string, logger: Logger): { exact?: string; regexp?: string } | undefined {
+  const exact = val(raw, name)
+  const regexp = val(raw, `${name}-regexp`)
+  if (exact && regexp) {
+    throw new InputError('INPUT_CONFLICT', `inputs "${name}" and "${name}-regexp" are mutually exclusive`)
+  }
+  if (exact) return { exact }
+  if (regexp) return { regexp: checkRegexp(`${name}-regexp`, regexp, logger) }
+  return undefined
+}
+
+export interface VerifyInputs {
+  options: Omit<VerifyImagesOptions, 'trust'>
+  trustedRootPath?: string
+  registryUsername?: string
+  registryPassword?: string
+  allowHttpRegistry: boolean
+}
+
+const IDENTITY_REMEDY = [
+  'Say who must have signed, for example:',
+  '  certificate-identity: https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main',
+  '  certificate-oidc-issuer: https://token.actions.githubusercontent.com',
+  'or, for a key pair: key: cosign.pub'
+].join('\n')
+
+export async function toVerifyInputs(raw: RawInputs, env: NodeJS.ProcessEnv, logger: Logger): Promise<VerifyInputs> {
+  const identity = exactOrRegexp(raw, 'certificate-identity', logger)
+  const issuer = exactOrRegexp(raw, 'certificate-oidc-issuer', logger)
+  const keyRef = val(raw, 'key')
+  const githubWorkflow = Object.fromEntries(
+    (['trigger', 'sha', 'name', 'repository', 'ref'] as const)
+      .map(k => [k, val(raw, `certificate-github-workflow-${k}`)])
+      .filter((e): e is [string, string] => e[1] !== undefined)
+  )
+  if (keyRef && (identity || issuer)) {
+    throw new InputError('INPUT_CONFLICT', 'input "key" cannot be combined with certificate-identity / certificate-oidc-issuer: a key pair has no certificate identity')
+  }
+  if (!keyRef && (!identity || !issuer)) {
+    throw new InputError(
+      'INPUT_POLICY_REQUIRED',
+      `keyless verification needs both an identity (certificate-identity or certificate-identity-regexp) and an issuer (certificate-oidc-issuer or certificate-oidc-issuer-regexp); ${!identity && !issuer ? 'neither was' : !identity ? 'no identity was' : 'no issuer was'} given. There is no "any signer" default.`,
+      { remedy: IDENTITY_REMEDY }
+    )
+  }
+  const insecureIgnoreTlog = parseBoolean(raw, 'insecure-ignore-tlog', false)
+  if (insecureIgnoreTlog && !keyRef) {
+    throw new InputError('INPUT_CONFLICT', '"insecure-ignore-tlog" is only allowed with "key": keyless certificates expire in minutes and need the log to date the signature')
+  }
+  const policy: VerificationPolicy = {
+    ...(identity ? { identity } : {}),
+    ...(issuer ? { issuer } : {}),
+    ...(Object.keys(githubWorkflow).length ? { githubWorkflow } : {})
+  }
+  const signatureRepository = parseRepository(raw, env)
+  const registryUsername = val(raw, 'registry-username')
+  const registryPassword = val(raw, 'registry-password')
+  registerSecret(registryPassword)
+  const trustedRootPath = val(raw, 'trusted-root')
+  const publicKey = keyRef ? await readKey(keyRef, env, 'input "key"') : undefined
+  return {
+    options: {
+      images: parseList(val(raw, 'images') ?? ''),
+      recursive: parseBoolean(raw, 'recursive', false),
+      concurrency: parseConcurrency(raw),
+      policy,
+      ...(publicKey ? { publicKey } : {}),
+      annotations: parseAnnotations(raw),
+      ...(signatureRepository ? { signatureRepository } : {}),
+      ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
+    },
+    ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(registryUsername ? { registryUsername } : {}),
+    ...(registryPassword ? { registryPassword } : {}),
+    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false)
+  }
+}

@@ -1,0 +1,101 @@
+// Composition of the lower layers for one run: the HTTP client, one registry
+// client per host (credentials resolved once per host), and the trusted root
+// (a file, or the embedded public-good root). Adapters call this; the use
+// cases receive what it builds.
+import { readFile } from 'node:fs/promises'
+import { HttpClient } from '../http/index.ts'
+import {
+  RegistryClient,
+  isLoopbackRegistry,
+  resolveCredentials,
+  type Credentials
+} from '../oci/index.ts'
+import {
+  parseTrustedRoot,
+  publicGoodTrustMaterial,
+  type TrustMaterial
+} from '../sigstore/index.ts'
+import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import {
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_BUDGET_MS,
+  DEFAULT_TIMEOUT_MS
+} from './defaults.ts'
+
+export interface RuntimeOptions {
+  userAgent: string
+  logger: Logger
+  env?: NodeJS.ProcessEnv
+  /** Explicit registry credentials (they apply to every registry of the run). */
+  registryUsername?: string
+  registryPassword?: string
+  /** Allow plain HTTP to non-loopback registries. */
+  allowHttpRegistry?: boolean
+  timeoutMs?: number
+  retryBudgetMs?: number
+}
+
+export interface Runtime {
+  http: HttpClient
+  registryFor: (registry: string) => RegistryClient
+}
+
+export function createRuntime(o: RuntimeOptions): Runtime {
+  const env = o.env ?? process.env
+  const http = new HttpClient({
+    userAgent: o.userAgent,
+    logger: o.logger,
+    timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    budgetMs: o.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS,
+    retries: DEFAULT_RETRIES
+  })
+  registerSecret(o.registryPassword)
+  const explicit =
+    o.registryUsername !== undefined || o.registryPassword !== undefined
+      ? { username: o.registryUsername ?? '', password: o.registryPassword ?? '' }
+      : undefined
+  const clients = new Map<string, RegistryClient>()
+  const registryFor = (registry: string): RegistryClient => {
+    let c = clients.get(registry)
+    if (!c) {
+      let cached: Promise<Credentials | undefined> | undefined
+      c = new RegistryClient(registry, {
+        http,
+        logger: o.logger,
+        allowHttp: o.allowHttpRegistry === true || isLoopbackRegistry(registry),
+        credentials: () =>
+          (cached ??= resolveCredentials(registry, {
+            ...(explicit ? { explicit } : {}),
+            env
+          }))
+      })
+      clients.set(registry, c)
+    }
+    return c
+  }
+  return { http, registryFor }
+}
+
+/** The trusted root from a file, or the embedded public-good root. */
+export async function loadTrustMaterial(path: string | undefined): Promise<TrustMaterial> {
+  if (!path) return publicGoodTrustMaterial()
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new InputError(
+      'INPUT_TRUSTED_ROOT_UNREADABLE',
+      `cannot read the trusted root ${JSON.stringify(path)}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
+  }
+  try {
+    return parseTrustedRoot(JSON.parse(text))
+  } catch (e) {
+    throw new InputError(
+      'INPUT_TRUSTED_ROOT_INVALID',
+      `${JSON.stringify(path)} is not a valid trusted_root.json: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
+  }
+}

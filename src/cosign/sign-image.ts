@@ -1,0 +1,399 @@
+// The signing use case, platform-free: resolve the images, get one signing
+// identity, sign and log every digest, then write every signature. All
+// Sigstore work happens before the first registry write, so a Fulcio, Rekor
+// or TSA failure leaves the registry untouched.
+import type { HttpClient } from '../http/index.ts'
+import type { RegistryClient } from '../oci/index.ts'
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  RekorClient,
+  TsaClient,
+  buildDsseEntry,
+  buildHashedRekordEntry,
+  toRekorV1Bundle,
+  verifyTlogEntry,
+  type Bundle,
+  type IdentityProvider,
+  type TransparencyLogEntry,
+  type TrustMaterial
+} from '../sigstore/index.ts'
+import {
+  AppError,
+  mapLimit,
+  sha256Hex,
+  toBase64,
+  type Logger
+} from '../util/index.ts'
+import {
+  ANNOTATION_BUNDLE,
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_CHAIN,
+  ANNOTATION_RFC3161_TIMESTAMP,
+  ANNOTATION_SIGNATURE
+} from './constants.ts'
+import { buildEnvelope, preAuthEncoding } from './dsse.ts'
+import { SignError } from './errors.ts'
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  buildSignStatement,
+  buildSimpleSigningPayload
+} from './payload.ts'
+import {
+  createKeyPairSigner,
+  createKeylessSigner,
+  type KeylessIdentity,
+  type RunSigner
+} from './signer.ts'
+import { LegacyTagStore } from './storage/legacy-tag.ts'
+import { ReferrerStore } from './storage/referrer.ts'
+import { resolveTargets, type ImageTarget } from './targets.ts'
+
+export type SignatureFormat = 'legacy' | 'bundle' | 'both'
+
+export interface SignImagesOptions {
+  images: readonly string[]
+  format: SignatureFormat
+  recursive: boolean
+  /** cosign `-a key=value`: the payload's `optional` / statement annotations. */
+  annotations: Record<string, string>
+  /** `registry/repository` to store signatures in (COSIGN_REPOSITORY). */
+  signatureRepository?: string
+  /** Upload to Rekor (cosign `--tlog-upload`, default true). */
+  tlogUpload: boolean
+  /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password. */
+  key?: { pem: string; password?: string }
+  fulcioUrl: string
+  rekorUrl: string
+  timestampServerUrl?: string
+  trust: TrustMaterial
+  concurrency: number
+  /** Input name for error messages. */
+  imagesInputName?: string
+}
+
+export interface SignImagesDeps {
+  http: HttpClient
+  logger: Logger
+  registryFor: (registry: string) => RegistryClient
+  /** Required for keyless signing. */
+  identity?: IdentityProvider
+  now?: () => Date
+}
+
+export interface SignatureLocation {
+  format: 'legacy' | 'bundle'
+  /** `registry/repo:sha256-<hex>.sig` or `registry/repo@<referrer digest>` */
+  location: string
+  logIndex?: number
+  /** Legacy only: an identical signature was already stored. */
+  duplicate?: boolean
+  /** Bundle only: how the referrer was registered. */
+  via?: 'api' | 'tag'
+}
+
+export interface SignedImage {
+  input: string
+  /** `registry/repository@sha256:…` */
+  reference: string
+  digest: string
+  mediaType: string
+  platform?: string
+  signatures: SignatureLocation[]
+}
+
+export interface SignResult {
+  keyless: boolean
+  identity?: KeylessIdentity
+  images: SignedImage[]
+}
+
+interface PreparedSignature {
+  format: 'legacy' | 'bundle'
+  logIndex?: number
+  legacy?: { payload: Uint8Array; annotations: Record<string, string> }
+  bundle?: Bundle
+}
+
+interface Prepared {
+  target: ImageTarget
+  signatures: PreparedSignature[]
+}
+
+/** Splits `registry/repository` (a reference without tag or digest). */
+function splitRepository(value: string): { registry: string; repository: string } {
+  const slash = value.indexOf('/')
+  if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
+  return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
+}
+
+function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e instanceof AppError && e.message.includes('nothing was pushed')) throw e
+    throw new SignError(
+      e instanceof AppError ? e.code : 'SIGN_FAILED',
+      `${what} failed (${service}); nothing was pushed to the registry: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e, ...(e instanceof AppError && e.remedy ? { remedy: e.remedy } : {}) }
+    )
+  })
+}
+
+export async function signImages(
+  options: SignImagesOptions,
+  deps: SignImagesDeps
+): Promise<SignResult> {
+  const now = deps.now ?? ((): Date => new Date())
+  const { logger } = deps
+  const sigRepo = options.signatureRepository
+    ? splitRepository(options.signatureRepository)
+    : undefined
+
+  // 1. What to sign: every reference parsed and resolved before a certificate is requested.
+  const targets = await logger.group('Resolving images', () =>
+    resolveTargets(
+      {
+        images: options.images,
+        recursive: options.recursive,
+        concurrency: options.concurrency,
+        inputName: options.imagesInputName ?? 'images'
+      },
+      deps.registryFor,
+      logger
+    )
+  )
+  for (const t of targets) logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
+
+  // 2. One signing identity for the whole run.
+  let signer: RunSigner
+  if (options.key) {
+    signer = await createKeyPairSigner(options.key.pem, options.key.password)
+    logger.info('signing with the given key pair')
+  } else {
+    if (!deps.identity) throw new TypeError('keyless signing needs an identity provider')
+    const identity = deps.identity
+    signer = await logger.group('Getting a signing certificate', () =>
+      step(
+        'getting a signing certificate',
+        `Fulcio at ${options.fulcioUrl}`,
+        createKeylessSigner({
+          fulcioUrl: options.fulcioUrl,
+          trust: options.trust,
+          http: deps.http,
+          identity,
+          logger,
+          now
+        })
+      )
+    )
+  }
+
+  // 3. Sign and log every digest (no registry writes yet).
+  const rekor = options.tlogUpload
+    ? new RekorClient({ baseUrl: options.rekorUrl, http: deps.http })
+    : undefined
+  const tsa = options.timestampServerUrl
+    ? new TsaClient({ url: options.timestampServerUrl, http: deps.http })
+    : undefined
+  const prepared = await logger.group('Signing and logging', () =>
+    mapLimit(targets, options.concurrency, async target => {
+      const signatures: PreparedSignature[] = []
+      if (options.format !== 'bundle') {
+        signatures.push(await prepareLegacy(target, signer, options, rekor, tsa))
+      }
+      if (options.format !== 'legacy') {
+        signatures.push(await prepareBundle(target, signer, options, rekor, tsa))
+      }
+      for (const s of signatures) {
+        if (s.logIndex !== undefined) {
+          logger.info(`${target.descriptor.digest}: ${s.format} signature logged at index ${s.logIndex}`)
+        }
+      }
+      return { target, signatures } satisfies Prepared
+    })
+  )
+
+  // 4. Write.
+  const images = await logger.group('Writing signatures', () =>
+    mapLimit(prepared, options.concurrency, async ({ target, signatures }) => {
+      const registry = sigRepo?.registry ?? target.ref.registry
+      const repository = sigRepo?.repository ?? target.ref.repository
+      const client = deps.registryFor(registry)
+      const locations: SignatureLocation[] = []
+      for (const s of signatures) {
+        if (s.legacy) {
+          const r = await new LegacyTagStore(client, logger).write(
+            repository,
+            target.descriptor.digest,
+            s.legacy,
+            signer.key.publicKeySpki
+          )
+          locations.push({
+            format: 'legacy',
+            location: r.tag,
+            duplicate: r.duplicate,
+            ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
+          })
+          logger.info(`${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag}`)
+        }
+        if (s.bundle) {
+          const r = await new ReferrerStore(client, logger).write(
+            repository,
+            target.descriptor,
+            s.bundle,
+            COSIGN_SIGN_PREDICATE_TYPE,
+            now()
+          )
+          locations.push({
+            format: 'bundle',
+            location: r.location,
+            via: r.via,
+            ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
+          })
+          logger.info(`${target.descriptor.digest}: bundle referrer written to ${r.location}`)
+        }
+      }
+      return {
+        input: target.input,
+        reference: `${target.ref.registry}/${target.ref.repository}@${target.descriptor.digest}`,
+        digest: target.descriptor.digest,
+        mediaType: target.descriptor.mediaType,
+        ...(target.platform ? { platform: target.platform } : {}),
+        signatures: locations
+      } satisfies SignedImage
+    })
+  )
+  return {
+    keyless: !options.key,
+    ...(signer.identity ? { identity: signer.identity } : {}),
+    images
+  }
+}
+
+async function logEntry(
+  rekor: RekorClient,
+  proposed: object,
+  options: SignImagesOptions,
+  digest: string
+): Promise<TransparencyLogEntry> {
+  const entry = await step(
+    `logging the signature of ${digest}`,
+    `Rekor at ${options.rekorUrl}`,
+    rekor.createEntry(proposed)
+  )
+  // Verify what the log returned (SET, and the inclusion proof when present)
+  // before the signature goes anywhere.
+  try {
+    verifyTlogEntry(entry, options.trust, { requireProof: false })
+  } catch (e) {
+    throw new SignError(
+      'REKOR_ENTRY_UNTRUSTED',
+      `the entry Rekor at ${options.rekorUrl} returned for ${digest} does not verify against the trusted root; nothing was pushed: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        remedy:
+          'When using a private Rekor, pass its trusted_root.json with the "trusted-root" input (--trusted-root).'
+      }
+    )
+  }
+  return entry
+}
+
+async function timestamp(
+  tsa: TsaClient,
+  signature: Uint8Array,
+  options: SignImagesOptions,
+  digest: string
+): Promise<Uint8Array> {
+  return step(
+    `timestamping the signature of ${digest}`,
+    `TSA at ${options.timestampServerUrl ?? ''}`,
+    tsa.timestamp(signature)
+  )
+}
+
+async function prepareLegacy(
+  target: ImageTarget,
+  signer: RunSigner,
+  options: SignImagesOptions,
+  rekor: RekorClient | undefined,
+  tsa: TsaClient | undefined
+): Promise<PreparedSignature> {
+  const digest = target.descriptor.digest
+  const payload = buildSimpleSigningPayload(target.repository, digest, options.annotations)
+  const signature = signer.key.sign(payload)
+  const annotations: Record<string, string> = {
+    [ANNOTATION_SIGNATURE]: toBase64(signature)
+  }
+  if (signer.certificate) {
+    annotations[ANNOTATION_CERTIFICATE] = signer.certificate.leafPem
+    annotations[ANNOTATION_CHAIN] = signer.certificate.chainPem
+  }
+  let logIndex: number | undefined
+  if (rekor) {
+    const entry = await logEntry(
+      rekor,
+      buildHashedRekordEntry({
+        payloadSha256Hex: sha256Hex(payload),
+        signature,
+        verifierPem: signer.verifierPem
+      }),
+      options,
+      digest
+    )
+    annotations[ANNOTATION_BUNDLE] = JSON.stringify(toRekorV1Bundle(entry))
+    logIndex = Number(entry.logIndex)
+  }
+  if (tsa) {
+    const ts = await timestamp(tsa, signature, options, digest)
+    annotations[ANNOTATION_RFC3161_TIMESTAMP] = JSON.stringify({
+      SignedRFC3161Timestamp: toBase64(ts)
+    })
+  }
+  return {
+    format: 'legacy',
+    legacy: { payload, annotations },
+    ...(logIndex !== undefined ? { logIndex } : {})
+  }
+}
+
+async function prepareBundle(
+  target: ImageTarget,
+  signer: RunSigner,
+  options: SignImagesOptions,
+  rekor: RekorClient | undefined,
+  tsa: TsaClient | undefined
+): Promise<PreparedSignature> {
+  const digest = target.descriptor.digest
+  const statement = buildSignStatement(digest, options.annotations)
+  const signature = signer.key.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement))
+  const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
+  const tlogEntries: TransparencyLogEntry[] = []
+  if (rekor) {
+    tlogEntries.push(
+      await logEntry(
+        rekor,
+        buildDsseEntry({ envelopeJson: JSON.stringify(envelope), verifierPem: signer.verifierPem }),
+        options,
+        digest
+      )
+    )
+  }
+  const bundle: Bundle = {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: {
+      ...(signer.certificate
+        ? { certificate: { rawBytes: toBase64(signer.certificate.leafDer) } }
+        : { publicKey: { hint: signer.keyHint } }),
+      tlogEntries
+    },
+    dsseEnvelope: envelope
+  }
+  if (tsa) {
+    const ts = await timestamp(tsa, signature, options, digest)
+    bundle.verificationMaterial.timestampVerificationData = {
+      rfc3161Timestamps: [{ signedTimestamp: toBase64(ts) }]
+    }
+  }
+  const logIndex = tlogEntries[0] ? Number(tlogEntries[0].logIndex) : undefined
+  return { format: 'bundle', bundle, ...(logIndex !== undefined ? { logIndex } : {}) }
+}

@@ -1,0 +1,131 @@
+// The one signing identity of a run: a key-pair (cosign.key) or an ephemeral
+// key with ONE short-lived Fulcio certificate, whatever the number of images.
+// The certificate chain and its embedded SCT are checked against the trusted
+// root before anything is signed with it.
+import {
+  generateEphemeralKey,
+  parsePrivateKey,
+  type SigningKey
+} from '../crypto/index.ts'
+import type { HttpClient } from '../http/index.ts'
+import {
+  FulcioClient,
+  challengeClaim,
+  decodeJwtClaims,
+  type IdentityProvider
+} from '../sigstore/index.ts'
+import {
+  parseCertificate,
+  verifyCertificateChain,
+  verifySCTs,
+  type ParsedCertificate,
+  type TrustMaterial
+} from '../sigstore/index.ts'
+import {
+  equalBytes,
+  parsePemBlocks,
+  sha256,
+  toBase64,
+  utf8,
+  type Logger
+} from '../util/index.ts'
+import { SignError } from './errors.ts'
+
+export interface KeylessIdentity {
+  /** The certificate's subject alternative name (what verify matches). */
+  subject: string
+  issuer: string
+}
+
+export interface RunSigner {
+  key: SigningKey
+  /** PEM put in Rekor entries: the leaf certificate, or the public key. */
+  verifierPem: string
+  /** Keyless only. */
+  certificate?: {
+    leafPem: string
+    leafDer: Uint8Array
+    /** Intermediates and root, PEM, nearest issuer first. */
+    chainPem: string
+    parsed: ParsedCertificate
+  }
+  identity?: KeylessIdentity
+  /** base64(sha256(SPKI)), the publicKey hint of key-pair bundles. */
+  keyHint: string
+}
+
+export async function createKeyPairSigner(pem: string, password: string | undefined): Promise<RunSigner> {
+  const key = parsePrivateKey(pem, password)
+  return {
+    key,
+    verifierPem: key.publicKeyPem,
+    keyHint: toBase64(sha256(key.publicKeySpki))
+  }
+}
+
+export interface KeylessSignerOptions {
+  fulcioUrl: string
+  trust: TrustMaterial
+  http: HttpClient
+  identity: IdentityProvider
+  logger: Logger
+  now: () => Date
+}
+
+export async function createKeylessSigner(o: KeylessSignerOptions): Promise<RunSigner> {
+  const token = await o.identity.getToken()
+  const claims = decodeJwtClaims(token)
+  const challenge = challengeClaim(claims)
+  const key = generateEphemeralKey()
+  const proof = key.sign(utf8(challenge))
+  const fulcio = new FulcioClient({ baseUrl: o.fulcioUrl, http: o.http })
+  const { chainPem } = await fulcio.createSigningCertificate({
+    identityToken: token,
+    publicKeyPem: key.publicKeyPem,
+    proofOfPossession: proof
+  })
+  const blocks = chainPem.flatMap(p => parsePemBlocks(p)).filter(b => b.label === 'CERTIFICATE')
+  const leaf = blocks[0]
+  if (!leaf) {
+    throw new SignError('FULCIO_RESPONSE_INVALID', `Fulcio at ${o.fulcioUrl} returned no certificate`)
+  }
+  const parsed = parseCertificate(leaf.der)
+  if (!equalBytes(parsed.publicKeySpki, key.publicKeySpki)) {
+    throw new SignError(
+      'FULCIO_RESPONSE_INVALID',
+      `Fulcio at ${o.fulcioUrl} returned a certificate for another key`
+    )
+  }
+  // Check what Fulcio gave us before we sign anything with it: the chain must
+  // lead to a CA of the trusted root, and the SCT must come from a trusted CT log.
+  try {
+    const issuer = verifyCertificateChain(leaf.der, o.trust, parsed.notBefore)
+    verifySCTs(parsed, issuer, o.trust, 1)
+  } catch (e) {
+    throw new SignError(
+      'FULCIO_CERTIFICATE_UNTRUSTED',
+      `the certificate from ${o.fulcioUrl} does not verify against the trusted root: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        remedy:
+          'When using a private Fulcio, pass its trusted_root.json with the "trusted-root" input (--trusted-root).'
+      }
+    )
+  }
+  const subject = parsed.subjectAlternativeName ?? ''
+  const issuer = parsed.fulcio.issuer ?? ''
+  o.logger.info(`certificate identity: ${subject} (issuer ${issuer})`)
+  const leafPem = chainPem[0] ?? ''
+  return {
+    key,
+    verifierPem: leafPem,
+    certificate: {
+      leafPem,
+      leafDer: leaf.der,
+      chainPem: chainPem.slice(1).join(''),
+      parsed
+    },
+    identity: { subject, issuer },
+    keyHint: toBase64(sha256(key.publicKeySpki))
+  }
+}

@@ -1,0 +1,297 @@
+// cosign's legacy signature layout: tag `sha256-<hex>.sig` holding an OCI
+// image manifest whose layers are simple-signing payloads annotated with the
+// signature, certificate, chain, Rekor bundle and RFC 3161 timestamp.
+// Writing appends to what is there (never drops a layer) and skips exact
+// duplicates the way cosign does. Spec: cosign-spec.md §1.5, §1.6, §1.8.
+import {
+  MEDIA_TYPES,
+  type Descriptor,
+  type ImageManifest,
+  type RegistryClient
+} from '../../oci/index.ts'
+import { verifySignature } from '../../crypto/index.ts'
+import { fromBase64, ociDigest, utf8, type Logger } from '../../util/index.ts'
+import {
+  ANNOTATION_SIGNATURE,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  signatureTag
+} from '../constants.ts'
+import { StorageError } from './errors.ts'
+
+/** One signature as it lives in a `.sig` manifest layer. */
+export interface LegacySignatureLayer {
+  payload: Uint8Array
+  /** Layer annotations: signature, certificate, chain, bundle, timestamp. */
+  annotations: Record<string, string>
+}
+
+export interface LegacyWriteResult {
+  /** `<registry>/<repository>:sha256-<hex>.sig` */
+  tag: string
+  /** Digest of the `.sig` manifest after the write. */
+  manifestDigest: string
+  /** True when an identical signature was already there. */
+  duplicate: boolean
+  /** How many signature layers the manifest holds now. */
+  layers: number
+}
+
+export interface LegacyCandidate {
+  descriptor: Descriptor
+  /** undefined when the payload blob could not be read. */
+  payload?: Uint8Array
+  error?: unknown
+}
+
+/** cosign refuses `.sig` manifests with more layers than this. */
+export const MAX_SIGNATURE_LAYERS = 1000
+const MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
+const WRITE_ATTEMPTS = 3
+
+interface ConfigFile {
+  architecture: string
+  created: string
+  history: { created: string }[]
+  os: string
+  rootfs: { type: 'layers'; diff_ids: string[] }
+  config: Record<string, unknown>
+}
+
+// go-containerregistry's empty image, as cosign starts from it (Go JSON order).
+function buildConfig(diffIds: string[]): Uint8Array {
+  const config: ConfigFile = {
+    architecture: '',
+    created: '0001-01-01T00:00:00Z',
+    history: diffIds.map(() => ({ created: '0001-01-01T00:00:00Z' })),
+    os: '',
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    config: {}
+  }
+  return utf8(JSON.stringify(config))
+}
+
+function sortedAnnotations(a: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)))
+}
+
+function buildManifest(
+  mediaType: string,
+  configMediaType: string,
+  config: Uint8Array,
+  layers: Descriptor[]
+): Uint8Array {
+  const manifest = {
+    schemaVersion: 2,
+    mediaType,
+    config: {
+      mediaType: configMediaType,
+      size: config.length,
+      digest: ociDigest(config)
+    },
+    layers: layers.map(l => ({
+      mediaType: l.mediaType,
+      size: l.size,
+      digest: l.digest,
+      ...(l.annotations ? { annotations: sortedAnnotations(l.annotations) } : {})
+    }))
+  }
+  return utf8(JSON.stringify(manifest))
+}
+
+/**
+ * cosign's duplicate rule (pkg/oci/mutate dedupeAndReplace): same payload
+ * digest and media type, every new annotation but the signature present with
+ * the same value, and the old signature verifies over the payload with the
+ * new signer's key.
+ */
+function isDuplicate(
+  old: Descriptor,
+  fresh: Descriptor,
+  payload: Uint8Array,
+  publicKeySpki: Uint8Array
+): boolean {
+  if (old.digest !== fresh.digest || old.mediaType !== fresh.mediaType) return false
+  const oldAnn = old.annotations ?? {}
+  for (const [k, v] of Object.entries(fresh.annotations ?? {})) {
+    if (k === ANNOTATION_SIGNATURE) continue
+    if (oldAnn[k] !== v) return false
+  }
+  const sig = oldAnn[ANNOTATION_SIGNATURE]
+  if (!sig) return false
+  try {
+    return verifySignature(publicKeySpki, payload, fromBase64(sig))
+  } catch {
+    return false
+  }
+}
+
+export class LegacyTagStore {
+  readonly #client: RegistryClient
+  readonly #logger: Logger
+
+  constructor(client: RegistryClient, logger: Logger) {
+    this.#client = client
+    this.#logger = logger
+  }
+
+  /**
+   * Appends `layer` to `<repository>:sha256-<hex>.sig`, keeping every layer
+   * already there. Re-reads after the write and merges again if a concurrent
+   * writer replaced the manifest in between (the registry has no locking).
+   */
+  async write(
+    repository: string,
+    subjectDigest: string,
+    layer: LegacySignatureLayer,
+    signerPublicKeySpki: Uint8Array
+  ): Promise<LegacyWriteResult> {
+    const tag = signatureTag(subjectDigest)
+    const payloadDescriptor: Descriptor = {
+      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      size: layer.payload.length,
+      digest: ociDigest(layer.payload),
+      annotations: layer.annotations
+    }
+    const where = `${this.#client.registry}/${repository}:${tag}`
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.#client.findManifest(repository, tag)
+      let mediaType: string = MEDIA_TYPES.OCI_MANIFEST
+      let configMediaType: string = MEDIA_TYPES.OCI_CONFIG
+      let layers: Descriptor[] = []
+      let diffIds: string[] = []
+      if (existing) {
+        const m = existing.manifest as Partial<ImageManifest>
+        if (!Array.isArray(m.layers) || !m.config) {
+          throw new StorageError(
+            'SIGNATURE_TAG_INVALID',
+            `${where} exists but is not an image manifest; refusing to overwrite it`
+          )
+        }
+        mediaType = m.mediaType ?? existing.descriptor.mediaType
+        configMediaType = m.config.mediaType
+        layers = m.layers
+        if (layers.length >= MAX_SIGNATURE_LAYERS) {
+          throw new StorageError(
+            'SIGNATURE_TAG_FULL',
+            `${where} already holds ${layers.length} signatures, the most cosign reads`
+          )
+        }
+        const dup = layers.find(l =>
+          isDuplicate(l, payloadDescriptor, layer.payload, signerPublicKeySpki)
+        )
+        if (dup) {
+          this.#logger.info(`an identical signature is already in ${where}`)
+          return {
+            tag: where,
+            manifestDigest: existing.descriptor.digest,
+            duplicate: true,
+            layers: layers.length
+          }
+        }
+        diffIds = await this.#readDiffIds(repository, m, layers, where)
+      }
+      await this.#client.uploadBlob(repository, layer.payload)
+      const config = buildConfig([...diffIds, payloadDescriptor.digest])
+      await this.#client.uploadBlob(repository, config)
+      const manifest = buildManifest(mediaType, configMediaType, config, [
+        ...layers,
+        payloadDescriptor
+      ])
+      const put = await this.#client.putManifest(repository, tag, manifest, mediaType)
+      // Confirm our layer survived: another signer may have written the same
+      // tag between our read and our write (last writer wins).
+      const after = await this.#client.findManifest(repository, tag, {
+        retryUnknown: true
+      })
+      const kept = (after?.manifest as Partial<ImageManifest> | undefined)?.layers
+      const ours = kept?.some(
+        l =>
+          l.digest === payloadDescriptor.digest &&
+          l.annotations?.[ANNOTATION_SIGNATURE] ===
+            layer.annotations[ANNOTATION_SIGNATURE]
+      )
+      if (ours) {
+        return {
+          tag: where,
+          manifestDigest: after?.descriptor.digest ?? put.digest,
+          duplicate: false,
+          layers: kept?.length ?? layers.length + 1
+        }
+      }
+      if (attempt >= WRITE_ATTEMPTS) {
+        throw new StorageError(
+          'SIGNATURE_WRITE_RACE',
+          `${where} kept changing while we wrote it (another signer is writing the same tag); our signature is not in it`,
+          { remedy: 'Sign the image from one job at a time, then run again.' }
+        )
+      }
+      this.#logger.warn(`${where} changed while we wrote it; merging again`)
+    }
+  }
+
+  // The existing config's diff_ids, or the layer digests when the config is
+  // unreadable or disagrees (what cosign's mutate.Append would rebuild).
+  async #readDiffIds(
+    repository: string,
+    m: Partial<ImageManifest>,
+    layers: Descriptor[],
+    where: string
+  ): Promise<string[]> {
+    const fallback = layers.map(l => l.digest)
+    if (!m.config) return fallback
+    try {
+      const bytes = await this.#client.getBlob(repository, m.config.digest, 1 << 20)
+      const cfg = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ConfigFile>
+      const ids = cfg.rootfs?.diff_ids
+      if (Array.isArray(ids) && ids.length === layers.length) return ids
+    } catch (e) {
+      this.#logger.debug(`config of ${where} unreadable, rebuilding it: ${String(e)}`)
+    }
+    return fallback
+  }
+
+  /** Every layer of the `.sig` manifest with its payload; [] when none. */
+  async read(repository: string, subjectDigest: string): Promise<LegacyCandidate[]> {
+    const tag = signatureTag(subjectDigest)
+    const existing = await this.#client.findManifest(repository, tag)
+    if (!existing) return []
+    const m = existing.manifest as Partial<ImageManifest>
+    if (!Array.isArray(m.layers)) {
+      throw new StorageError(
+        'SIGNATURE_TAG_INVALID',
+        `${this.#client.registry}/${repository}:${tag} is not an image manifest`
+      )
+    }
+    if (m.layers.length > MAX_SIGNATURE_LAYERS) {
+      throw new StorageError(
+        'SIGNATURE_TAG_INVALID',
+        `${this.#client.registry}/${repository}:${tag} has ${m.layers.length} layers, more than ${MAX_SIGNATURE_LAYERS}`
+      )
+    }
+    const out: LegacyCandidate[] = []
+    for (const descriptor of m.layers) {
+      if (descriptor.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
+        out.push({
+          descriptor,
+          error: new StorageError(
+            'SIGNATURE_LAYER_INVALID',
+            `layer ${descriptor.digest} has media type ${descriptor.mediaType}, not a simple-signing payload`
+          )
+        })
+        continue
+      }
+      try {
+        const payload = await this.#client.getBlob(
+          repository,
+          descriptor.digest,
+          MAX_PAYLOAD_BYTES
+        )
+        out.push({ descriptor, payload })
+      } catch (error) {
+        out.push({ descriptor, error })
+      }
+    }
+    return out
+  }
+}
+

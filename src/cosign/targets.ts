@@ -1,0 +1,121 @@
+// Turns the user's image list into the exact digests to sign or verify:
+// parse every reference first (so a typo fails before any network call),
+// resolve tags once (warning that tags are mutable), walk indexes when
+// recursive, and drop duplicates by repository + digest.
+import {
+  MEDIA_TYPES,
+  parseReference,
+  repositoryName,
+  type Descriptor,
+  type ImageIndex,
+  type Reference,
+  type RegistryClient
+} from '../oci/index.ts'
+import { InputError, mapLimit, type Logger } from '../util/index.ts'
+
+export interface ImageTarget {
+  /** What the user wrote (or `<parent> → platform` for index children). */
+  input: string
+  ref: Reference
+  /** `registry/repository`, go-containerregistry form (payload docker-reference). */
+  repository: string
+  descriptor: Descriptor
+  /** Set for children found by walking an index. */
+  parent?: string
+  platform?: string
+}
+
+export interface ResolveTargetsOptions {
+  images: readonly string[]
+  recursive: boolean
+  concurrency: number
+  /** Input name used in error messages (`images`, `IMAGE`…). */
+  inputName: string
+}
+
+const INDEX_TYPES = new Set<string>([MEDIA_TYPES.OCI_INDEX, MEDIA_TYPES.DOCKER_MANIFEST_LIST])
+
+/** Splits a multiline or comma-separated list, docker getInputList style. */
+export function parseList(value: string): string[] {
+  return value
+    .split(/\r?\n|,/)
+    .map(s => s.trim())
+    .filter(s => s.length > 0 && !s.startsWith('#'))
+}
+
+export function parseReferences(images: readonly string[], inputName: string): Reference[] {
+  if (images.length === 0) {
+    throw new InputError(
+      'INPUT_NO_IMAGES',
+      `no images given: set "${inputName}" to one or more image references`,
+      { remedy: `e.g. ${inputName}: ghcr.io/org/app@sha256:<digest>` }
+    )
+  }
+  return images.map(image => {
+    try {
+      return parseReference(image)
+    } catch (e) {
+      throw new InputError(
+        'INPUT_INVALID_REFERENCE',
+        `"${inputName}" has an invalid image reference ${JSON.stringify(image)}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e, remedy: 'Use registry/repository:tag or registry/repository@sha256:<64 hex>.' }
+      )
+    }
+  })
+}
+
+export async function resolveTargets(
+  options: ResolveTargetsOptions,
+  registryFor: (registry: string) => RegistryClient,
+  logger: Logger
+): Promise<ImageTarget[]> {
+  const refs = parseReferences(options.images, options.inputName)
+  const resolved = await mapLimit(refs, options.concurrency, async (ref, i) => {
+    const input = options.images[i] ?? ''
+    const client = registryFor(ref.registry)
+    const descriptor = await client.resolve(ref.repository, ref.digest ?? ref.tag ?? 'latest')
+    if (ref.digest && descriptor.digest !== ref.digest) {
+      throw new InputError(
+        'INPUT_DIGEST_MISMATCH',
+        `${input} resolved to ${descriptor.digest}, not the digest it names`
+      )
+    }
+    if (!ref.digest) {
+      logger.warn(
+        `${input} is a tag; using its current digest ${descriptor.digest}. Tags are mutable: pass name@digest to sign exactly what you built.`
+      )
+    }
+    const target: ImageTarget = {
+      input,
+      ref: { ...ref, digest: descriptor.digest },
+      repository: repositoryName(ref),
+      descriptor
+    }
+    const out = [target]
+    if (options.recursive && INDEX_TYPES.has(descriptor.mediaType)) {
+      const m = await client.getManifest(ref.repository, descriptor.digest)
+      const index = m.manifest as Partial<ImageIndex>
+      for (const child of index.manifests ?? []) {
+        const p = child.platform
+        out.push({
+          input: `${input} (${p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : child.digest})`,
+          ref: { ...ref, tag: undefined, digest: child.digest },
+          repository: target.repository,
+          descriptor: { mediaType: child.mediaType, size: child.size, digest: child.digest },
+          parent: descriptor.digest,
+          ...(p ? { platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` } : {})
+        })
+      }
+    }
+    return out
+  })
+  const seen = new Set<string>()
+  const targets: ImageTarget[] = []
+  for (const t of resolved.flat()) {
+    const key = `${t.ref.registry}/${t.ref.repository}@${t.descriptor.digest}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    targets.push(t)
+  }
+  return targets
+}

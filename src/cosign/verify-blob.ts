@@ -1,0 +1,69 @@
+// Verifying a Sigstore bundle over a blob (a file's bytes or a given digest),
+// as `cosign verify-blob --bundle` and the sigstore-conformance client do.
+// Pure: the adapter reads the files.
+import {
+  parseBundle,
+  toSignedEntity,
+  verifySignedEntity,
+  VerificationError,
+  type TrustMaterial,
+  type VerificationPolicy,
+  type VerificationResult
+} from '../sigstore/index.ts'
+import { fromBase64, fromHex, sha256Hex } from '../util/index.ts'
+import { parseInTotoStatement } from './payload.ts'
+
+export type BlobArtifact =
+  | { bytes: Uint8Array }
+  | { digest: { algorithm: 'sha256' | 'sha384' | 'sha512'; hex: string } }
+
+export interface VerifyBlobOptions {
+  bundle: unknown
+  artifact: BlobArtifact
+  trust: TrustMaterial
+  policy: VerificationPolicy
+  publicKey?: string
+  now?: Date
+}
+
+/** `sha256:<hex>` (or sha384/sha512) → a digest artifact; else undefined. */
+export function parseDigestArgument(s: string): BlobArtifact | undefined {
+  const m = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(s)
+  if (!m) return undefined
+  const alg = m[1] as 'sha256' | 'sha384' | 'sha512'
+  const len = { sha256: 64, sha384: 96, sha512: 128 }[alg]
+  if (m[2]?.length !== len) return undefined
+  return { digest: { algorithm: alg, hex: m[2] } }
+}
+
+export function verifyBlob(o: VerifyBlobOptions): VerificationResult {
+  const bundle = parseBundle(o.bundle)
+  const artifactForEntity =
+    'bytes' in o.artifact
+      ? { bytes: o.artifact.bytes }
+      : { digest: { algorithm: o.artifact.digest.algorithm, value: fromHex(o.artifact.digest.hex) } }
+  const entity = toSignedEntity(bundle, bundle.dsseEnvelope ? undefined : artifactForEntity)
+  const result = verifySignedEntity(entity, {
+    trust: o.trust,
+    policy: o.policy,
+    ...(o.publicKey ? { publicKey: o.publicKey } : {}),
+    ...(o.now ? { now: o.now } : {})
+  })
+  if (bundle.dsseEnvelope) {
+    // For DSSE the artifact is bound through the in-toto statement's subjects.
+    const statement = parseInTotoStatement(result.payload ?? fromBase64(bundle.dsseEnvelope.payload))
+    const want =
+      'bytes' in o.artifact
+        ? { alg: 'sha256', hex: sha256Hex(o.artifact.bytes) }
+        : { alg: o.artifact.digest.algorithm, hex: o.artifact.digest.hex }
+    const named = statement.subject.some(s => s.digest[want.alg]?.toLowerCase() === want.hex)
+    if (!named) {
+      throw new VerificationError(
+        'ARTIFACT_DIGEST_MISMATCH',
+        `the signed statement does not name the artifact (${want.alg}:${want.hex})`
+      )
+    }
+  }
+  return result
+}
+

@@ -1,0 +1,312 @@
+// The verification use case: for each image digest, find every signature in
+// both places cosign stores them (bundle referrers and the legacy `.sig`
+// tag), verify each candidate against the trusted root and the policy with
+// the pure verifier, and report why each one was accepted or rejected.
+import type { RegistryClient } from '../oci/index.ts'
+import {
+  PolicyError,
+  VerificationError,
+  parseBundle,
+  toSignedEntity,
+  verifySignedEntity,
+  type TrustMaterial,
+  type VerificationPolicy
+} from '../sigstore/index.ts'
+import { AppError, fromBase64, mapLimit, type Logger } from '../util/index.ts'
+import { NoMatchingSignaturesError, NoSignaturesError } from './errors.ts'
+import { verifyLegacySignature } from './legacy-signature.ts'
+import {
+  parseInTotoStatement,
+  parseSimpleSigningPayload,
+  statementNamesDigest
+} from './payload.ts'
+import { LegacyTagStore } from './storage/legacy-tag.ts'
+import { ReferrerStore } from './storage/referrer.ts'
+import { resolveTargets, type ImageTarget } from './targets.ts'
+
+export interface VerifyImagesOptions {
+  images: readonly string[]
+  recursive: boolean
+  concurrency: number
+  trust: TrustMaterial
+  /** Identity policy; required unless `publicKey` is given. */
+  policy: VerificationPolicy
+  /** Key-based verification: a PEM public key (cosign.pub). */
+  publicKey?: string
+  /** cosign `-a key=value`: must be present in the signed payload. */
+  annotations: Record<string, string>
+  /** `registry/repository` where signatures live (COSIGN_REPOSITORY). */
+  signatureRepository?: string
+  /** Key mode only: accept signatures that were never logged in Rekor. */
+  insecureIgnoreTlog?: boolean
+  now?: Date
+  imagesInputName?: string
+}
+
+export interface VerifyImagesDeps {
+  logger: Logger
+  registryFor: (registry: string) => RegistryClient
+}
+
+export interface CandidateReport {
+  format: 'legacy' | 'bundle'
+  /** Where it was found: `repo:sha256-….sig#<layer digest>` or `repo@<referrer>` */
+  location: string
+  ok: boolean
+  code?: string
+  reason?: string
+  identity?: { subject: string; issuer: string }
+  logIndex?: number
+  /** The signed claims, cosign-style (simple-signing payload shape). */
+  claims?: unknown
+}
+
+export interface VerifiedImage {
+  input: string
+  reference: string
+  digest: string
+  platform?: string
+  verified: boolean
+  candidates: CandidateReport[]
+  /** Why the image failed (the most specific reason). */
+  error?: AppError
+}
+
+export interface VerifyResult {
+  ok: boolean
+  images: VerifiedImage[]
+}
+
+// Most specific first: a policy mismatch tells the user more than "bad SET".
+function specificity(e: AppError): number {
+  if (e instanceof PolicyError) return 3
+  if (e.code === 'CLAIM_DIGEST_MISMATCH' || e.code === 'CLAIM_ANNOTATION_MISMATCH') return 2
+  if (e instanceof VerificationError) return 1
+  return 0
+}
+
+function splitRepository(value: string): { registry: string; repository: string } {
+  const slash = value.indexOf('/')
+  if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
+  return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
+}
+
+function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e
+  return new AppError('VERIFY_FAILED', e instanceof Error ? e.message : String(e), { cause: e })
+}
+
+export async function verifyImages(
+  options: VerifyImagesOptions,
+  deps: VerifyImagesDeps
+): Promise<VerifyResult> {
+  const { logger } = deps
+  const targets = await resolveTargets(
+    {
+      images: options.images,
+      recursive: options.recursive,
+      concurrency: options.concurrency,
+      inputName: options.imagesInputName ?? 'images'
+    },
+    deps.registryFor,
+    logger
+  )
+  const sigRepo = options.signatureRepository
+    ? splitRepository(options.signatureRepository)
+    : undefined
+  const images = await mapLimit(targets, options.concurrency, target =>
+    verifyTarget(target, options, deps, sigRepo)
+  )
+  return { ok: images.every(i => i.verified), images }
+}
+
+async function verifyTarget(
+  target: ImageTarget,
+  options: VerifyImagesOptions,
+  deps: VerifyImagesDeps,
+  sigRepo: { registry: string; repository: string } | undefined
+): Promise<VerifiedImage> {
+  const digest = target.descriptor.digest
+  const registry = sigRepo?.registry ?? target.ref.registry
+  const repository = sigRepo?.repository ?? target.ref.repository
+  const client = deps.registryFor(registry)
+  const reference = `${target.ref.registry}/${target.ref.repository}@${digest}`
+  const candidates: CandidateReport[] = []
+  const errors: AppError[] = []
+  const record = (c: CandidateReport, e?: unknown): void => {
+    if (e !== undefined) {
+      const err = toAppError(e)
+      errors.push(err)
+      c.ok = false
+      c.code = err.code
+      c.reason = err.message
+    }
+    candidates.push(c)
+    deps.logger.info(
+      `${reference}: ${c.format} signature ${c.location}: ${c.ok ? `verified${c.identity ? ` (${c.identity.subject}, ${c.identity.issuer})` : ''}` : `rejected [${c.code}] ${c.reason}`}`
+    )
+  }
+
+  for (const cand of await new ReferrerStore(client, deps.logger).read(repository, digest)) {
+    const c: CandidateReport = {
+      format: 'bundle',
+      location: `${registry}/${repository}@${cand.descriptor.digest}`,
+      ok: false
+    }
+    if (cand.error !== undefined) {
+      record(c, cand.error)
+      continue
+    }
+    try {
+      Object.assign(c, verifyBundleCandidate(cand.bundle, target, options))
+      c.ok = true
+      record(c)
+    } catch (e) {
+      record(c, e)
+    }
+  }
+
+  const legacyWhere = `${registry}/${repository}:${digest.replace(':', '-')}.sig`
+  for (const cand of await new LegacyTagStore(client, deps.logger).read(repository, digest)) {
+    const c: CandidateReport = {
+      format: 'legacy',
+      location: `${legacyWhere}#${cand.descriptor.digest}`,
+      ok: false
+    }
+    if (cand.error !== undefined || !cand.payload) {
+      record(c, cand.error ?? new AppError('SIGNATURE_LAYER_INVALID', 'payload unreadable'))
+      continue
+    }
+    try {
+      const r = verifyLegacySignature({
+        layer: cand.descriptor,
+        payload: cand.payload,
+        expectedDigest: digest,
+        trust: options.trust,
+        policy: options.policy,
+        ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+        annotations: options.annotations,
+        ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
+        ...(options.now ? { now: options.now } : {})
+      })
+      c.ok = true
+      if (r.identity) {
+        c.identity = {
+          subject: r.identity.subjectAlternativeName,
+          issuer: r.identity.issuer
+        }
+      }
+      const idx = r.tlogEntries[0]?.logIndex
+      if (idx !== undefined) c.logIndex = Number(idx)
+      c.claims = parseSimpleSigningPayload(cand.payload)
+      record(c)
+    } catch (e) {
+      record(c, e)
+    }
+  }
+
+  const verified = candidates.some(c => c.ok)
+  const base: VerifiedImage = {
+    input: target.input,
+    reference,
+    digest,
+    ...(target.platform ? { platform: target.platform } : {}),
+    verified,
+    candidates
+  }
+  if (verified) return base
+  if (candidates.length === 0) {
+    base.error = new NoSignaturesError(
+      'NO_SIGNATURES_FOUND',
+      `no signatures found for ${reference} (looked for bundle referrers and ${legacyWhere})`,
+      {
+        remedy:
+          'Sign the image first, or point "signature-repository" at where its signatures are stored.'
+      }
+    )
+    return base
+  }
+  const best = [...errors].sort((a, b) => specificity(b) - specificity(a))[0]
+  base.error = new NoMatchingSignaturesError(
+    'NO_MATCHING_SIGNATURES',
+    `none of the ${candidates.length} signature(s) of ${reference} is valid for the policy: ${best?.message ?? 'unknown reason'}`,
+    { cause: best, ...(best?.remedy ? { remedy: best.remedy } : {}) }
+  )
+  return base
+}
+
+function verifyBundleCandidate(
+  json: unknown,
+  target: ImageTarget,
+  options: VerifyImagesOptions
+): Partial<CandidateReport> {
+  const digest = target.descriptor.digest
+  const bundle = parseBundle(json)
+  if (!bundle.dsseEnvelope) {
+    throw new VerificationError(
+      'BUNDLE_NOT_DSSE',
+      'the bundle holds a message signature; image signatures are DSSE in-toto statements'
+    )
+  }
+  const entity = toSignedEntity(bundle)
+  const result = verifySignedEntity(entity, {
+    trust: options.trust,
+    policy: options.policy,
+    ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+    ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
+    ...(options.now ? { now: options.now } : {})
+  })
+  const statement = parseInTotoStatement(
+    result.payload ?? fromBase64(bundle.dsseEnvelope.payload)
+  )
+  if (!statementNamesDigest(statement, digest)) {
+    throw new VerificationError(
+      'CLAIM_DIGEST_MISMATCH',
+      `the signed statement does not name ${digest} (it names ${statement.subject.map(s => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',')).join('; ')})`
+    )
+  }
+  const subject = statement.subject.find(s => s.digest.sha256 === digest.replace(/^sha256:/, ''))
+  for (const [k, v] of Object.entries(options.annotations)) {
+    const got = subject?.annotations?.[k]
+    if (got !== v) {
+      throw new VerificationError(
+        'CLAIM_ANNOTATION_MISMATCH',
+        `annotation ${k}: expected ${JSON.stringify(v)}, the signature has ${got === undefined ? 'none' : JSON.stringify(got)}`
+      )
+    }
+  }
+  const idx = result.tlogEntries[0]?.logIndex
+  return {
+    ...(result.identity
+      ? {
+          identity: {
+            subject: result.identity.subjectAlternativeName,
+            issuer: result.identity.issuer
+          }
+        }
+      : {}),
+    ...(idx !== undefined ? { logIndex: Number(idx) } : {}),
+    // cosign's synthesized output element for bundle-verified images
+    claims: {
+      critical: {
+        identity: { 'docker-reference': target.repository },
+        image: { 'docker-manifest-digest': digest },
+        type: statement.predicateType
+      },
+      optional: subject?.annotations ?? {}
+    }
+  }
+}
+
+/** The error to fail with: the first failing image's most specific reason. */
+export function verificationFailure(result: VerifyResult): AppError | undefined {
+  const failed = result.images.filter(i => !i.verified)
+  if (failed.length === 0) return undefined
+  const first = failed[0]?.error
+  if (failed.length === 1 || !first) return first
+  return new AppError(
+    first.code,
+    `${failed.length} of ${result.images.length} images failed verification; first: ${first.message}`,
+    { cause: first, ...(first.remedy ? { remedy: first.remedy } : {}) }
+  )
+}

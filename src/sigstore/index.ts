@@ -1,0 +1,10 @@
+// Public surface of the Sigstore layer (knows nothing about OCI registries).
+export * from './bundle/index.ts'
+export * from './errors.ts'
+export * from './oidc/index.ts'
+export * from './fulcio/index.ts'
+export * from './rekor/index.ts'
+export * from './tsa/index.ts'
+export * from './x509/index.ts'
+export * from './trust/index.ts'
+export * from './verify/index.ts'
