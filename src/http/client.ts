@@ -1,0 +1,305 @@
+// HttpClient: the one place that talks to undici. Per-attempt timeouts,
+// retries within a total time budget (network errors, 408, 429, 5xx), manual
+// redirects that drop credentials across origins, a body size cap, and debug
+// logs with redacted URLs. It never judges a status: callers do.
+import type { Dispatcher } from 'undici'
+import {
+  fromUtf8,
+  nullLogger,
+  redact,
+  redactUrl,
+  sleep,
+  type Logger
+} from '../util/index.ts'
+import { RoutingDispatcher, type ProxyEnv } from './dispatcher.ts'
+import { HttpError } from './errors.ts'
+import {
+  backoffDelay,
+  isRetryableStatus,
+  isTransientError,
+  parseRetryAfter
+} from './retry.ts'
+import type { HttpMethod, HttpRequest, HttpResponse } from './types.ts'
+
+export interface HttpClientOptions {
+  userAgent: string
+  /** Per attempt (connect, headers and body). Default 30 s. */
+  timeoutMs?: number
+  /** Extra attempts after the first. Default 4. */
+  retries?: number
+  /** Total time for all attempts and waits of one request. Default 60 s. */
+  budgetMs?: number
+  /** Tests pass a MockAgent; otherwise proxies and CAs come from env. */
+  dispatcher?: Dispatcher
+  logger?: Logger
+  /** Extra trusted CAs (PEM), added to Node's defaults. */
+  caCerts?: string
+  /** Proxy and SSL_CERT_FILE variables; default process.env. */
+  env?: ProxyEnv
+  /** Backoff base and ceiling in ms (defaults 250 / 8000). */
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+}
+
+const MAX_REDIRECTS = 5
+const DEFAULT_MAX_BODY = 64 * 1024 * 1024
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+/** Never forwarded to another origin (scheme + host + port). */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID'
+])
+
+export class HttpClient {
+  readonly #userAgent: string
+  readonly #timeoutMs: number
+  readonly #retries: number
+  readonly #budgetMs: number
+  readonly #dispatcher: Dispatcher
+  readonly #ownsDispatcher: boolean
+  readonly #logger: Logger
+  readonly #backoffBaseMs: number
+  readonly #backoffMaxMs: number
+
+  constructor(options: HttpClientOptions) {
+    this.#userAgent = options.userAgent
+    this.#timeoutMs = options.timeoutMs ?? 30_000
+    this.#retries = Math.max(0, options.retries ?? 4)
+    this.#budgetMs = options.budgetMs ?? 60_000
+    this.#logger = options.logger ?? nullLogger
+    this.#backoffBaseMs = options.backoffBaseMs ?? 250
+    this.#backoffMaxMs = options.backoffMaxMs ?? 8_000
+    this.#ownsDispatcher = options.dispatcher === undefined
+    this.#dispatcher =
+      options.dispatcher ??
+      new RoutingDispatcher({
+        ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+        env: options.env ?? process.env
+      })
+  }
+
+  /** Resolves with whatever final status came back; rejects (HttpError)
+   * only when no response was obtained within the retries and budget. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const deadline = Date.now() + this.#budgetMs
+    let url = new URL(String(req.url))
+    let method: HttpMethod = req.method
+    let body = req.body
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(req.headers ?? {})) {
+      headers[k.toLowerCase()] = v
+    }
+    headers['user-agent'] ??= this.#userAgent
+
+    for (let hop = 0; ; hop++) {
+      const res = await this.#withRetries(
+        { ...req, method, url, headers, body },
+        deadline
+      )
+      const location = res.headers.location
+      if (!REDIRECT_STATUSES.has(res.status) || !location) return res
+      if (hop >= MAX_REDIRECTS) {
+        throw new HttpError(
+          'HTTP_TOO_MANY_REDIRECTS',
+          `${req.method} ${redactUrl(req.url)} redirected more than ${MAX_REDIRECTS} times`,
+          { method: req.method, url: req.url, status: res.status }
+        )
+      }
+      const next = new URL(location, url)
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new HttpError(
+          'HTTP_NETWORK_ERROR',
+          `${req.method} ${redactUrl(url)} redirected to an unsupported URL scheme "${next.protocol}"`,
+          { method: req.method, url, status: res.status }
+        )
+      }
+      if (next.origin !== url.origin) {
+        for (const h of CREDENTIAL_HEADERS) delete headers[h]
+      }
+      // Fetch-spec method rewriting: 303 always, 301/302 only for POST.
+      const toGet =
+        (res.status === 303 && method !== 'HEAD') ||
+        ((res.status === 301 || res.status === 302) && method === 'POST')
+      if (toGet) {
+        method = 'GET'
+        body = undefined
+        delete headers['content-type']
+        delete headers['content-length']
+      }
+      this.#logger.debug(
+        `HTTP ${res.status} redirect to ${redactUrl(next)}${next.origin !== url.origin ? ' (credentials dropped)' : ''}`
+      )
+      url = next
+    }
+  }
+
+  /** Closes connections of the dispatcher this client created. */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close()
+  }
+
+  async #withRetries(
+    req: HttpRequest & { method: HttpMethod; url: URL },
+    deadline: number
+  ): Promise<HttpResponse> {
+    const { method, url } = req
+    const repeatable =
+      (method !== 'POST' && method !== 'PATCH') || req.retrySafe === true
+    const maxAttempts = repeatable ? this.#retries + 1 : 1
+    const shown = redactUrl(url)
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - Date.now()
+      const timeoutMs = Math.max(
+        1,
+        Math.min(req.timeoutMs ?? this.#timeoutMs, remaining)
+      )
+      this.#logger.debug(
+        `HTTP ${method} ${shown} (attempt ${attempt}/${maxAttempts})`
+      )
+      const started = Date.now()
+      let wait: number
+      try {
+        const res = await this.#once(req, timeoutMs)
+        this.#logger.debug(
+          `HTTP ${method} ${shown} -> ${res.status} in ${Date.now() - started} ms`
+        )
+        if (!isRetryableStatus(res.status) || attempt >= maxAttempts) return res
+        wait =
+          parseRetryAfter(res.headers['retry-after']) ?? this.#backoff(attempt)
+        if (Date.now() + wait >= deadline) {
+          this.#logger.debug(`HTTP ${method} ${shown}: retry budget spent`)
+          return res
+        }
+      } catch (e) {
+        if (e instanceof HttpError) throw e
+        const timedOut = (e as { name?: unknown }).name === 'TimeoutError'
+        const cause = timedOut
+          ? `no complete response within ${timeoutMs} ms`
+          : describeCause(e)
+        this.#logger.debug(`HTTP ${method} ${shown} failed: ${cause}`)
+        wait = this.#backoff(attempt)
+        const retry =
+          (timedOut || isTransientError(e)) &&
+          attempt < maxAttempts &&
+          Date.now() + wait < deadline
+        if (!retry) {
+          throw new HttpError(
+            timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
+            `${method} ${shown} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${cause}`,
+            { method, url, cause: e, remedy: tlsRemedy(e) }
+          )
+        }
+      }
+      await sleep(wait)
+    }
+  }
+
+  #backoff(attempt: number): number {
+    return backoffDelay(attempt, this.#backoffBaseMs, this.#backoffMaxMs)
+  }
+
+  async #once(
+    req: HttpRequest & { method: HttpMethod; url: URL },
+    timeoutMs: number
+  ): Promise<HttpResponse> {
+    const { url, method } = req
+    const signal = AbortSignal.timeout(timeoutMs)
+    const res = await this.#dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: req.headers ?? {},
+      body: req.body ?? null,
+      signal
+    })
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) {
+        headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
+      }
+    }
+    const max = req.maxBodyBytes ?? DEFAULT_MAX_BODY
+    const tooLarge = (): HttpError =>
+      new HttpError(
+        'HTTP_BODY_TOO_LARGE',
+        `${method} ${redactUrl(url)} returned a body larger than ${max} bytes`,
+        { method, url, status: res.statusCode }
+      )
+    if (Number(headers['content-length'] ?? 0) > max && method !== 'HEAD') {
+      res.body.destroy()
+      throw tooLarge()
+    }
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > max) {
+        res.body.destroy()
+        throw tooLarge()
+      }
+      chunks.push(chunk)
+    }
+    return makeResponse(
+      res.statusCode,
+      url.toString(),
+      headers,
+      concat(chunks, size)
+    )
+  }
+}
+
+function makeResponse(
+  status: number,
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array
+): HttpResponse {
+  return {
+    status,
+    url,
+    headers,
+    body,
+    text: () => fromUtf8(body),
+    json: <T>() => JSON.parse(fromUtf8(body)) as T
+  }
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return new Uint8Array(chunks[0])
+  const out = new Uint8Array(size)
+  let o = 0
+  for (const c of chunks) {
+    out.set(c, o)
+    o += c.byteLength
+  }
+  return out
+}
+
+function describeCause(e: unknown): string {
+  const parts: string[] = []
+  for (let cur = e, i = 0; cur && i < 4; i++) {
+    const err = cur as { message?: unknown; code?: unknown; cause?: unknown }
+    const msg = typeof err.message === 'string' ? err.message : String(cur)
+    const code = typeof err.code === 'string' ? ` (${err.code})` : ''
+    if (msg && !parts.some(p => p.includes(msg))) parts.push(`${msg}${code}`)
+    cur = err.cause
+  }
+  const text = parts.join(': ') || 'unknown error'
+  return redact(text.length > 300 ? `${text.slice(0, 300)}…` : text)
+}
+
+function tlsRemedy(e: unknown): string | undefined {
+  for (let cur = e, i = 0; cur && i < 5; i++) {
+    const code = (cur as { code?: unknown }).code
+    if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+      return 'The server certificate is not trusted. Add its CA (PEM) through the CA certificates option or NODE_EXTRA_CA_CERTS / SSL_CERT_FILE.'
+    }
+    cur = (cur as { cause?: unknown }).cause
+  }
+  return undefined
+}

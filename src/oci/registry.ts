@@ -1,0 +1,762 @@
+// RegistryClient: the distribution-spec operations Sigil needs on one
+// registry (manifests, blobs, tags, referrers API), with authentication kept
+// private. No Sigstore or cosign knowledge; the referrers tag fallback lives
+// in referrers.ts. Every failure is a RegistryError with the distribution code.
+// Spec: opencontainers/distribution-spec spec.md; cosign-spec §10.
+import {
+  HttpError,
+  type HttpClient,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponse
+} from '../http/index.ts'
+import {
+  nullLogger,
+  ociDigest,
+  redactUrl,
+  sleep,
+  type Logger
+} from '../util/index.ts'
+import { Authenticator, parseChallenges, pullScope, pushScope } from './auth.ts'
+import type { Credentials } from './credentials.ts'
+import {
+  RegistryError,
+  distributionErrors,
+  permissionRemedy,
+  type Permission,
+  type RegistryErrorCode
+} from './errors.ts'
+import {
+  MANIFEST_ACCEPT,
+  MEDIA_TYPES,
+  baseMediaType,
+  isIndexMediaType
+} from './media-types.ts'
+import {
+  DOCKER_HUB,
+  canonicalRegistry,
+  isLoopbackRegistry,
+  isValidRepository,
+  isValidTag
+} from './reference.ts'
+import {
+  isDigest,
+  type Descriptor,
+  type ImageIndex,
+  type Manifest
+} from './types.ts'
+
+export interface RegistryClientOptions {
+  http: HttpClient
+  logger?: Logger
+  /** Fixed credentials, or a lookup run once on the first challenge. */
+  credentials?: Credentials | (() => Promise<Credentials | undefined>)
+  /** Permit plain http to a non-loopback registry (the user opted in). */
+  allowHttp?: boolean
+  /** Default: http for loopback hosts (localhost, 127.0.0.0/8, ::1) and for
+   * any host when allowHttp is set; https otherwise. Set 'https' for a TLS
+   * registry on loopback. 'http' elsewhere needs allowHttp. */
+  scheme?: 'http' | 'https'
+}
+
+export interface ManifestResult {
+  descriptor: Descriptor
+  bytes: Uint8Array
+  manifest: Manifest
+  /** For If-Match on a later PUT, when the registry sends one. */
+  etag?: string
+}
+
+export interface GetManifestOptions {
+  /** Retry 404 a few times: a GET right after our own PUT may not see it yet. */
+  retryUnknown?: boolean
+}
+
+export interface PutManifestResult {
+  digest: string
+  /** The OCI-Subject header: the registry processed the manifest's subject. */
+  subject?: string
+}
+
+const MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+const DEFAULT_MAX_BLOB_BYTES = 128 * 1024 * 1024
+const MAX_PAGES = 1000
+const UNKNOWN_RETRY_DELAYS_MS = [100, 250, 500, 1000]
+const SUCCESS = new Set([200, 201, 202, 204])
+
+export class RegistryClient {
+  /** Canonical host[:port], as in references. */
+  readonly registry: string
+  /** Scheme and API host, e.g. `https://ghcr.io`. */
+  readonly origin: string
+  readonly #http: HttpClient
+  readonly #logger: Logger
+  readonly #auth: Authenticator
+
+  constructor(registry: string, options: RegistryClientOptions) {
+    this.registry = canonicalRegistry(registry)
+    const loopback = isLoopbackRegistry(this.registry)
+    if (options.scheme === 'http' && !loopback && options.allowHttp !== true) {
+      throw new RegistryError(
+        'REGISTRY_INSECURE',
+        `refusing plain http to ${this.registry}: only loopback registries may use http unless insecure registries are explicitly allowed`
+      )
+    }
+    const secure = options.scheme
+      ? options.scheme === 'https'
+      : !(loopback || options.allowHttp === true)
+    // Docker Hub's API host; `index.docker.io` is only its canonical name.
+    const apiHost =
+      this.registry === DOCKER_HUB ? 'registry-1.docker.io' : this.registry
+    this.origin = `${secure ? 'https' : 'http'}://${apiHost}`
+    this.#http = options.http
+    this.#logger = options.logger ?? nullLogger
+    this.#auth = new Authenticator({
+      http: options.http,
+      origin: this.origin,
+      registry: this.registry,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      allowHttpRealm: options.allowHttp === true,
+      logger: this.#logger
+    })
+  }
+
+  /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
+  async resolve(repository: string, tagOrDigest: string): Promise<Descriptor> {
+    const url = this.#manifestUrl(repository, tagOrDigest)
+    const res = await this.#send(
+      { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } },
+      [pullScope(repository)]
+    )
+    if (res.status === 401 || res.status === 403)
+      throw await this.#fail(
+        res,
+        'HEAD',
+        'resolve',
+        repository,
+        tagOrDigest,
+        'pull'
+      )
+    if (res.status === 200) {
+      const header = res.headers['docker-content-digest']
+      const mediaType = baseMediaType(res.headers['content-type'])
+      const size = Number(res.headers['content-length'])
+      if (
+        isDigest(tagOrDigest) &&
+        header &&
+        header !== tagOrDigest &&
+        header.startsWith('sha256:')
+      ) {
+        throw new RegistryError(
+          'REGISTRY_DIGEST_MISMATCH',
+          `${this.registry}/${repository}@${tagOrDigest} answered with digest ${header}`
+        )
+      }
+      const digest = isDigest(tagOrDigest) ? tagOrDigest : header
+      if (
+        digest &&
+        isDigest(digest) &&
+        mediaType &&
+        Number.isSafeInteger(size) &&
+        size > 0
+      ) {
+        return { mediaType, size, digest }
+      }
+    }
+    return (await this.getManifest(repository, tagOrDigest)).descriptor
+  }
+
+  /** The manifest bytes, parsed, with a descriptor computed from the bytes. */
+  async getManifest(
+    repository: string,
+    ref: string,
+    options: GetManifestOptions = {}
+  ): Promise<ManifestResult> {
+    const res = await this.#fetchManifest(repository, ref, options)
+    if (res.status !== 200)
+      throw await this.#fail(
+        res,
+        'GET',
+        'get manifest',
+        repository,
+        ref,
+        'pull',
+        'REGISTRY_MANIFEST_UNKNOWN'
+      )
+    return this.#parseManifest(res, repository, ref)
+  }
+
+  /** Like getManifest, but undefined when the registry answers 404. */
+  async findManifest(
+    repository: string,
+    ref: string,
+    options: GetManifestOptions = {}
+  ): Promise<ManifestResult | undefined> {
+    const res = await this.#fetchManifest(repository, ref, options)
+    if (res.status === 404) return undefined
+    if (res.status !== 200)
+      throw await this.#fail(
+        res,
+        'GET',
+        'get manifest',
+        repository,
+        ref,
+        'pull',
+        'REGISTRY_MANIFEST_UNKNOWN'
+      )
+    return this.#parseManifest(res, repository, ref)
+  }
+
+  async putManifest(
+    repository: string,
+    tagOrDigest: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    options: { ifMatch?: string } = {}
+  ): Promise<PutManifestResult> {
+    const digest = ociDigest(bytes)
+    if (isDigest(tagOrDigest) && tagOrDigest !== digest) {
+      throw new TypeError(
+        `putManifest: bytes hash to ${digest}, not ${tagOrDigest}`
+      )
+    }
+    const headers: Record<string, string> = { 'content-type': mediaType }
+    if (options.ifMatch) headers['if-match'] = options.ifMatch
+    const url = this.#manifestUrl(repository, tagOrDigest)
+    const res = await this.#send({ method: 'PUT', url, headers, body: bytes }, [
+      pushScope(repository)
+    ])
+    if (res.status === 412) {
+      throw new RegistryError(
+        'REGISTRY_PRECONDITION_FAILED',
+        `${this.registry}/${repository}:${tagOrDigest} changed while we were updating it (HTTP 412)`,
+        {
+          status: 412,
+          cause: HttpError.fromResponse({ method: 'PUT', url }, res)
+        }
+      )
+    }
+    if (!SUCCESS.has(res.status))
+      throw await this.#fail(
+        res,
+        'PUT',
+        'push manifest',
+        repository,
+        tagOrDigest,
+        'push'
+      )
+    const echoed = res.headers['docker-content-digest']
+    if (echoed?.startsWith('sha256:') && echoed !== digest) {
+      throw new RegistryError(
+        'REGISTRY_DIGEST_MISMATCH',
+        `${this.registry}/${repository} stored our manifest ${digest} as ${echoed}`
+      )
+    }
+    const subject = res.headers['oci-subject']
+    return subject ? { digest, subject } : { digest }
+  }
+
+  async blobExists(repository: string, digest: string): Promise<boolean> {
+    const res = await this.#send(
+      { method: 'HEAD', url: this.#blobUrl(repository, digest) },
+      [pullScope(repository)]
+    )
+    if (res.status === 200) return true
+    if (res.status === 404) return false
+    throw await this.#fail(
+      res,
+      'HEAD',
+      'check blob',
+      repository,
+      digest,
+      'pull',
+      'REGISTRY_BLOB_UNKNOWN'
+    )
+  }
+
+  /** The blob, verified against its digest. Redirects to storage are followed
+   * without our credentials when they leave the registry's origin. */
+  async getBlob(
+    repository: string,
+    digest: string,
+    maxBytes: number = DEFAULT_MAX_BLOB_BYTES
+  ): Promise<Uint8Array> {
+    const url = this.#blobUrl(repository, digest)
+    const res = await this.#send(
+      { method: 'GET', url, maxBodyBytes: maxBytes },
+      [pullScope(repository)]
+    )
+    if (res.status !== 200)
+      throw await this.#fail(
+        res,
+        'GET',
+        'get blob',
+        repository,
+        digest,
+        'pull',
+        'REGISTRY_BLOB_UNKNOWN'
+      )
+    const actual = ociDigest(res.body)
+    if (actual !== digest) {
+      throw new RegistryError(
+        'REGISTRY_DIGEST_MISMATCH',
+        `blob ${this.registry}/${repository}@${digest} has digest ${actual}`
+      )
+    }
+    return res.body
+  }
+
+  /** Monolithic upload (POST, then PUT ?digest=); skipped when present. */
+  async uploadBlob(
+    repository: string,
+    bytes: Uint8Array
+  ): Promise<{ digest: string; size: number }> {
+    const digest = ociDigest(bytes)
+    const size = bytes.byteLength
+    if (await this.#blobExistsForPush(repository, digest))
+      return { digest, size }
+    const scopes = [pushScope(repository)]
+    const start = await this.#send(
+      {
+        method: 'POST',
+        url: `${this.origin}/v2/${repository}/blobs/uploads/`,
+        retrySafe: true
+      },
+      scopes
+    )
+    if (start.status !== 202)
+      throw await this.#fail(
+        start,
+        'POST',
+        'start blob upload',
+        repository,
+        digest,
+        'push',
+        'REGISTRY_NAME_UNKNOWN'
+      )
+    const location = this.#location(start, 'blob upload')
+    // Keep the session's own query (e.g. _state) and append the digest.
+    const put = new URL(location)
+    put.hash = ''
+    put.search = `${location.search}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`
+    const res = await this.#send(
+      {
+        method: 'PUT',
+        url: put,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes
+      },
+      scopes
+    )
+    if (SUCCESS.has(res.status)) return { digest, size }
+    // A retried PUT finds its session already closed: the first one worked.
+    if (res.status === 404 && (await this.blobExists(repository, digest)))
+      return { digest, size }
+    throw await this.#fail(
+      res,
+      'PUT',
+      'upload blob',
+      repository,
+      digest,
+      'push',
+      'REGISTRY_BLOB_UNKNOWN'
+    )
+  }
+
+  /** Cross-repository mount; false when the registry started an upload instead. */
+  async mountBlob(
+    repository: string,
+    digest: string,
+    fromRepository: string
+  ): Promise<boolean> {
+    this.#checkRepository(fromRepository)
+    this.#checkDigest(digest)
+    const url = new URL(`${this.origin}/v2/${repository}/blobs/uploads/`)
+    url.searchParams.set('mount', digest)
+    url.searchParams.set('from', fromRepository)
+    const res = await this.#send({ method: 'POST', url, retrySafe: true }, [
+      pushScope(repository),
+      pullScope(fromRepository)
+    ])
+    if (res.status === 201) return true
+    if (res.status === 202) return false
+    throw await this.#fail(
+      res,
+      'POST',
+      'mount blob',
+      repository,
+      digest,
+      'push',
+      'REGISTRY_BLOB_UNKNOWN'
+    )
+  }
+
+  /** Every tag, following Link pagination (order as the registry gives it). */
+  async listTags(repository: string): Promise<string[]> {
+    this.#checkRepository(repository)
+    const tags: string[] = []
+    let url: URL | undefined = new URL(
+      `${this.origin}/v2/${repository}/tags/list?n=1000`
+    )
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const res = await this.#send({ method: 'GET', url }, [
+        pullScope(repository)
+      ])
+      if (res.status !== 200)
+        throw await this.#fail(
+          res,
+          'GET',
+          'list tags of',
+          repository,
+          undefined,
+          'pull',
+          'REGISTRY_NAME_UNKNOWN'
+        )
+      const body = this.#json<{ tags?: unknown }>(res, 'tag list')
+      if (
+        body.tags !== null &&
+        body.tags !== undefined &&
+        !Array.isArray(body.tags)
+      ) {
+        throw new RegistryError(
+          'REGISTRY_INVALID_RESPONSE',
+          `the tag list of ${this.registry}/${repository} is malformed`
+        )
+      }
+      for (const t of body.tags ?? []) if (typeof t === 'string') tags.push(t)
+      url = this.#nextLink(res)
+    }
+    return tags
+  }
+
+  /** Referrers API. null = the registry does not implement it (404, 400,
+   * 406, or a non-index answer); [] = implemented, nothing refers. */
+  async referrers(
+    repository: string,
+    digest: string,
+    artifactType?: string
+  ): Promise<Descriptor[] | null> {
+    this.#checkRepository(repository)
+    this.#checkDigest(digest)
+    let url: URL | undefined = new URL(
+      `${this.origin}/v2/${repository}/referrers/${digest}`
+    )
+    if (artifactType) url.searchParams.set('artifactType', artifactType)
+    const out: Descriptor[] = []
+    for (let page = 0; url && page < MAX_PAGES; page++) {
+      const res = await this.#send(
+        { method: 'GET', url, headers: { accept: MEDIA_TYPES.OCI_INDEX } },
+        [pullScope(repository)]
+      )
+      const isIndex =
+        baseMediaType(res.headers['content-type']) === MEDIA_TYPES.OCI_INDEX
+      if (
+        page === 0 &&
+        ([400, 404, 406].includes(res.status) ||
+          (res.status === 200 && !isIndex))
+      )
+        return null
+      if (res.status !== 200 || !isIndex)
+        throw await this.#fail(
+          res,
+          'GET',
+          'list referrers of',
+          repository,
+          digest,
+          'pull'
+        )
+      const index = this.#json<Partial<ImageIndex>>(res, 'referrers index')
+      if (!Array.isArray(index.manifests)) {
+        throw new RegistryError(
+          'REGISTRY_INVALID_RESPONSE',
+          `the referrers of ${this.registry}/${repository}@${digest} are not an image index`
+        )
+      }
+      out.push(...index.manifests.filter(isDescriptor))
+      url = this.#nextLink(res)
+    }
+    // Also when OCI-Filters-Applied says the server filtered: it is then a no-op.
+    return artifactType ? out.filter(d => d.artifactType === artifactType) : out
+  }
+
+  async #fetchManifest(
+    repository: string,
+    ref: string,
+    options: GetManifestOptions
+  ): Promise<HttpResponse> {
+    const url = this.#manifestUrl(repository, ref)
+    const delays = options.retryUnknown ? UNKNOWN_RETRY_DELAYS_MS : []
+    for (let i = 0; ; i++) {
+      const res = await this.#send(
+        {
+          method: 'GET',
+          url,
+          headers: { accept: MANIFEST_ACCEPT },
+          maxBodyBytes: MAX_MANIFEST_BYTES
+        },
+        [pullScope(repository)]
+      )
+      const delay = delays[i]
+      if (res.status !== 404 || delay === undefined) return res
+      this.#logger.debug(
+        `${this.registry}/${repository}:${ref} not visible yet; retrying in ${delay} ms`
+      )
+      await sleep(delay)
+    }
+  }
+
+  #parseManifest(
+    res: HttpResponse,
+    repository: string,
+    ref: string
+  ): ManifestResult {
+    const bytes = res.body
+    const digest = ociDigest(bytes)
+    const where = `${this.registry}/${repository}${isDigest(ref) ? '@' : ':'}${ref}`
+    if (isDigest(ref) && digest !== ref) {
+      throw new RegistryError(
+        'REGISTRY_DIGEST_MISMATCH',
+        `manifest ${where} has digest ${digest}`
+      )
+    }
+    const json = this.#json<
+      Partial<Manifest> & {
+        manifests?: unknown
+        layers?: unknown
+        config?: unknown
+      }
+    >(res, `manifest ${where}`)
+    const mediaType =
+      typeof json.mediaType === 'string' && json.mediaType
+        ? json.mediaType
+        : baseMediaType(res.headers['content-type'])
+    const valid =
+      json.schemaVersion === 2 &&
+      (isIndexMediaType(mediaType) || Array.isArray(json.manifests)
+        ? Array.isArray(json.manifests) && json.manifests.every(isDescriptor)
+        : isDescriptor(json.config) &&
+          Array.isArray(json.layers) &&
+          json.layers.every(isDescriptor))
+    if (!valid) {
+      throw new RegistryError(
+        'REGISTRY_INVALID_RESPONSE',
+        `manifest ${where} is not a schema 2 image manifest or index (media type "${mediaType}")`
+      )
+    }
+    const result: ManifestResult = {
+      descriptor: { mediaType, size: bytes.byteLength, digest },
+      bytes,
+      manifest: json as Manifest
+    }
+    if (res.headers.etag) result.etag = res.headers.etag
+    return result
+  }
+
+  async #blobExistsForPush(
+    repository: string,
+    digest: string
+  ): Promise<boolean> {
+    // Ask with the push scope so one token serves the whole upload.
+    const res = await this.#send(
+      { method: 'HEAD', url: this.#blobUrl(repository, digest) },
+      [pushScope(repository)]
+    )
+    if (res.status === 200) return true
+    if (res.status === 404) return false
+    throw await this.#fail(
+      res,
+      'HEAD',
+      'check blob',
+      repository,
+      digest,
+      'push',
+      'REGISTRY_BLOB_UNKNOWN'
+    )
+  }
+
+  /** One request with authorization for `scopes`, re-challenged once on 401. */
+  async #send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const headers = { ...req.headers }
+      // Credentials only ever go to the registry's own origin.
+      if (new URL(String(req.url)).origin === this.origin) {
+        const authorization = await this.#auth.header(scopes)
+        if (authorization) headers.authorization = authorization
+      }
+      let res: HttpResponse
+      try {
+        res = await this.#http.request({ ...req, headers })
+      } catch (e) {
+        const tooLarge =
+          e instanceof HttpError && e.code === 'HTTP_BODY_TOO_LARGE'
+        throw new RegistryError(
+          tooLarge ? 'REGISTRY_INVALID_RESPONSE' : 'REGISTRY_UNREACHABLE',
+          `${req.method} ${redactUrl(req.url)} on ${this.registry} failed: ${(e as Error).message}`,
+          { cause: e, remedy: (e as HttpError).remedy }
+        )
+      }
+      if (
+        res.status === 401 &&
+        attempt === 0 &&
+        (await this.#auth.unauthorized(res, scopes))
+      )
+        continue
+      return res
+    }
+  }
+
+  async #fail(
+    res: HttpResponse,
+    method: HttpMethod,
+    action: string,
+    repository: string,
+    ref: string | undefined,
+    permission: Permission,
+    notFound: RegistryErrorCode = 'REGISTRY_ERROR'
+  ): Promise<RegistryError> {
+    const cause = HttpError.fromResponse({ method, url: res.url }, res)
+    const errors = distributionErrors(cause.body)
+    const registryCode = errors[0]?.code
+    const where = `${this.registry}/${repository}${ref ? (isDigest(ref) ? `@${ref}` : `:${ref}`) : ''}`
+    const detail = errors.length
+      ? `: ${errors
+          .map(e => `${e.code}${e.message ? ` ${e.message}` : ''}`)
+          .join('; ')
+          .slice(0, 300)}`
+      : ''
+    const message = `cannot ${action} ${where}: HTTP ${res.status}${detail}`
+    const options = {
+      status: res.status,
+      cause,
+      ...(registryCode ? { registryCode } : {})
+    }
+    const hasCredentials = (await this.#auth.credentials()) !== undefined
+    const remedy = permissionRemedy(
+      this.registry,
+      repository,
+      permission,
+      hasCredentials
+    )
+    const insufficientScope = parseChallenges(
+      res.headers['www-authenticate']
+    ).some(c => c.params.error === 'insufficient_scope')
+    if (
+      res.status === 403 ||
+      registryCode === 'DENIED' ||
+      (res.status === 401 && insufficientScope && hasCredentials)
+    ) {
+      return new RegistryError('REGISTRY_DENIED', message, {
+        ...options,
+        remedy
+      })
+    }
+    if (res.status === 401 || registryCode === 'UNAUTHORIZED') {
+      return new RegistryError('REGISTRY_UNAUTHORIZED', message, {
+        ...options,
+        remedy
+      })
+    }
+    const byRegistryCode: Record<string, RegistryErrorCode> = {
+      MANIFEST_UNKNOWN: 'REGISTRY_MANIFEST_UNKNOWN',
+      NAME_UNKNOWN: 'REGISTRY_NAME_UNKNOWN',
+      BLOB_UNKNOWN: 'REGISTRY_BLOB_UNKNOWN'
+    }
+    const mapped = registryCode ? byRegistryCode[registryCode] : undefined
+    if (mapped) return new RegistryError(mapped, message, options)
+    return new RegistryError(
+      res.status === 404 ? notFound : 'REGISTRY_ERROR',
+      message,
+      options
+    )
+  }
+
+  #json<T>(res: HttpResponse, what: string): T {
+    try {
+      const v = res.json<unknown>()
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new Error('not a JSON object')
+      return v as T
+    } catch (e) {
+      throw new RegistryError(
+        'REGISTRY_INVALID_RESPONSE',
+        `${this.registry} returned an invalid ${what}`,
+        { cause: e }
+      )
+    }
+  }
+
+  #location(res: HttpResponse, what: string): URL {
+    const raw = res.headers.location
+    if (!raw)
+      throw new RegistryError(
+        'REGISTRY_INVALID_RESPONSE',
+        `${this.registry} started a ${what} without a Location`
+      )
+    return this.#checkedUrl(new URL(raw, res.url), what)
+  }
+
+  #nextLink(res: HttpResponse): URL | undefined {
+    const link = res.headers.link
+    const m = link ? /<([^>]*)>\s*;[^,]*\brel="?next"?/i.exec(link) : null
+    return m?.[1]
+      ? this.#checkedUrl(new URL(m[1], res.url), 'next page link')
+      : undefined
+  }
+
+  /** Refuse to be steered from https to plain http on another host. */
+  #checkedUrl(url: URL, what: string): URL {
+    if (
+      url.protocol === 'http:' &&
+      this.origin.startsWith('https:') &&
+      !isLoopbackRegistry(url.host)
+    ) {
+      throw new RegistryError(
+        'REGISTRY_INSECURE',
+        `${this.registry} sent a plain-http ${what} (${redactUrl(url)}); refusing to downgrade`
+      )
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new RegistryError(
+        'REGISTRY_INVALID_RESPONSE',
+        `${this.registry} sent a ${what} with scheme ${url.protocol}`
+      )
+    }
+    return url
+  }
+
+  #manifestUrl(repository: string, ref: string): string {
+    this.#checkRepository(repository)
+    if (!isDigest(ref) && !isValidTag(ref))
+      throw new TypeError(`not a tag or sha256 digest: ${JSON.stringify(ref)}`)
+    return `${this.origin}/v2/${repository}/manifests/${ref}`
+  }
+
+  #blobUrl(repository: string, digest: string): string {
+    this.#checkRepository(repository)
+    this.#checkDigest(digest)
+    return `${this.origin}/v2/${repository}/blobs/${digest}`
+  }
+
+  #checkRepository(repository: string): void {
+    if (!isValidRepository(repository))
+      throw new TypeError(
+        `not a repository name: ${JSON.stringify(repository)}`
+      )
+  }
+
+  #checkDigest(digest: string): void {
+    if (!isDigest(digest))
+      throw new TypeError(`not a sha256 digest: ${JSON.stringify(digest)}`)
+  }
+}
+
+function isDescriptor(d: unknown): d is Descriptor {
+  const o = d as Partial<Descriptor> | null
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.mediaType === 'string' &&
+    typeof o.digest === 'string' &&
+    typeof o.size === 'number'
+  )
+}
