@@ -1,0 +1,9 @@
+// Public surface of sigstore/bundle: wire types and structural validation.
+export * from './types.ts'
+export {
+  BundleError,
+  bundleVersion,
+  parseBundle,
+  type BundleErrorCode,
+  type BundleVersion
+} from './parse.ts'
