@@ -1,0 +1,185 @@
+// Signing keys: the ephemeral P-256 key of keyless signing (noble, RFC 6979,
+// low-S) and imported private keys (PKCS#8 / SEC1 PEM). Knows nothing of
+// Fulcio, Rekor or cosign's key-file encryption (see cosign-key.ts).
+// Algorithms: cosign pkg/cosign/keys.go SupportedKeyDetails (spec §7.3).
+
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  type KeyObject
+} from 'node:crypto'
+import { p256 } from '@noble/curves/nist.js'
+import {
+  concatBytes,
+  fromBase64,
+  toPem,
+  type HashAlgorithm
+} from '../util/index.ts'
+import { KeyError } from './errors.ts'
+
+export type SigningAlgorithm =
+  | 'ECDSA_P256_SHA256'
+  | 'ECDSA_P384_SHA384'
+  | 'ECDSA_P521_SHA512'
+  | 'RSA_PKCS1V15_SHA256'
+
+/** A private key that never leaves this object. */
+export interface SigningKey {
+  readonly algorithm: SigningAlgorithm
+  /** The digest the signature scheme uses (also the hashedrekord hash). */
+  readonly hash: HashAlgorithm
+  /** DER SubjectPublicKeyInfo */
+  readonly publicKeySpki: Uint8Array
+  /** PEM `PUBLIC KEY` (Go style: 64-char lines, trailing newline) */
+  readonly publicKeyPem: string
+  /** DER (ASN.1) signature over `data`; hashes internally. */
+  sign(data: Uint8Array): Uint8Array
+}
+
+// SubjectPublicKeyInfo prefix for an uncompressed P-256 point:
+// SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused) }
+const P256_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+  0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00
+])
+
+/** P-256 signing with noble: deterministic (RFC 6979), low-S, DER. */
+class NobleP256Key implements SigningKey {
+  readonly algorithm = 'ECDSA_P256_SHA256' as const
+  readonly hash = 'sha256' as const
+  readonly publicKeySpki: Uint8Array
+  readonly publicKeyPem: string
+  readonly #secret: Uint8Array
+
+  constructor(secret: Uint8Array) {
+    this.#secret = Uint8Array.from(secret)
+    const point = p256.getPublicKey(this.#secret, false)
+    this.publicKeySpki = concatBytes(P256_SPKI_PREFIX, point)
+    this.publicKeyPem = toPem('PUBLIC KEY', this.publicKeySpki)
+  }
+
+  sign(data: Uint8Array): Uint8Array {
+    return p256.sign(data, this.#secret, {
+      prehash: true,
+      lowS: true,
+      format: 'der'
+    })
+  }
+
+  toJSON(): object {
+    return { algorithm: this.algorithm, publicKeyPem: this.publicKeyPem }
+  }
+}
+
+/** P-384, P-521 and RSA keys sign through node:crypto (OpenSSL). */
+class NodeKey implements SigningKey {
+  readonly algorithm: SigningAlgorithm
+  readonly hash: HashAlgorithm
+  readonly publicKeySpki: Uint8Array
+  readonly publicKeyPem: string
+  readonly #key: KeyObject
+
+  constructor(key: KeyObject, algorithm: SigningAlgorithm) {
+    this.#key = key
+    this.algorithm = algorithm
+    this.hash = hashOf(algorithm)
+    this.publicKeySpki = new Uint8Array(
+      createPublicKey(key).export({ type: 'spki', format: 'der' })
+    )
+    this.publicKeyPem = toPem('PUBLIC KEY', this.publicKeySpki)
+  }
+
+  sign(data: Uint8Array): Uint8Array {
+    return new Uint8Array(nodeSign(this.hash, data, this.#key))
+  }
+
+  toJSON(): object {
+    return { algorithm: this.algorithm, publicKeyPem: this.publicKeyPem }
+  }
+}
+
+function hashOf(algorithm: SigningAlgorithm): HashAlgorithm {
+  switch (algorithm) {
+    case 'ECDSA_P384_SHA384':
+      return 'sha384'
+    case 'ECDSA_P521_SHA512':
+      return 'sha512'
+    default:
+      return 'sha256'
+  }
+}
+
+/** A fresh P-256 key for one keyless signing session. */
+export function generateEphemeralKey(): SigningKey {
+  return new NobleP256Key(p256.utils.randomSecretKey())
+}
+
+/**
+ * Wraps a private `KeyObject` as a SigningKey, enforcing cosign's algorithm
+ * list: ECDSA P-256/384/521 and RSA 2048/3072/4096.
+ */
+export function signingKeyFromKeyObject(key: KeyObject): SigningKey {
+  if (key.type !== 'private') {
+    throw new KeyError(
+      'KEY_INVALID',
+      'Expected a private key, got a public key'
+    )
+  }
+  const details = key.asymmetricKeyDetails ?? {}
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = details.namedCurve
+      if (curve === 'prime256v1') {
+        const jwk = key.export({ format: 'jwk' })
+        if (typeof jwk.d !== 'string') {
+          throw new KeyError('KEY_INVALID', 'The EC private key has no scalar')
+        }
+        return new NobleP256Key(fromBase64(jwk.d))
+      }
+      if (curve === 'secp384r1') return new NodeKey(key, 'ECDSA_P384_SHA384')
+      if (curve === 'secp521r1') return new NodeKey(key, 'ECDSA_P521_SHA512')
+      throw new KeyError(
+        'KEY_UNSUPPORTED',
+        `ECDSA curve ${curve ?? 'unknown'} is not supported`,
+        {
+          remedy: 'Use a P-256, P-384 or P-521 key (cosign generate-key-pair).'
+        }
+      )
+    }
+    case 'rsa': {
+      const bits = details.modulusLength ?? 0
+      if (bits === 2048 || bits === 3072 || bits === 4096) {
+        return new NodeKey(key, 'RSA_PKCS1V15_SHA256')
+      }
+      throw new KeyError(
+        'KEY_UNSUPPORTED',
+        `RSA key size ${bits} is not supported`,
+        { remedy: 'Use an RSA key of 2048, 3072 or 4096 bits, or P-256.' }
+      )
+    }
+    default:
+      throw new KeyError(
+        'KEY_UNSUPPORTED',
+        `Key type ${key.asymmetricKeyType ?? 'unknown'} is not supported for signing`,
+        { remedy: 'Use an ECDSA P-256 key (the cosign default).' }
+      )
+  }
+}
+
+/** PKCS#8 DER (what cosign encrypts) → SigningKey. */
+export function signingKeyFromPkcs8(der: Uint8Array): SigningKey {
+  let key: KeyObject
+  try {
+    key = createPrivateKey({
+      key: Buffer.from(der),
+      format: 'der',
+      type: 'pkcs8'
+    })
+  } catch (e) {
+    throw new KeyError('KEY_INVALID', 'The private key is not valid PKCS#8', {
+      cause: e
+    })
+  }
+  return signingKeyFromKeyObject(key)
+}

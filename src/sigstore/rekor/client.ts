@@ -1,0 +1,231 @@
+// Rekor v1 wire client: create an entry (a 409 "already exists" becomes a GET
+// of the existing entry), look entries up by UUID or global index, and return
+// them in the bundle's TransparencyLogEntry form. Does not verify SETs or
+// proofs (sigstore/verify does). Spec: cosign-spec.md §5.1, §5.4, §5.5;
+// sigstore/rekor openapi.yaml; sigstore-js packages/sign/src/witness/tlog.
+
+import { HttpError, type HttpClient } from '../../http/index.ts'
+import type { TransparencyLogEntry } from '../bundle/types.ts'
+import { nullLogger, redactUrl, type Logger } from '../../util/index.ts'
+import {
+  SigstoreServiceError,
+  isHttpLayerError,
+  isNoResponseError,
+  serviceMessage
+} from '../errors.ts'
+import { toTransparencyLogEntry, type RekorV1LogEntry } from './convert.ts'
+
+export const DEFAULT_REKOR_URL = 'https://rekor.sigstore.dev'
+const ENTRIES_PATH = '/api/v1/log/entries'
+// 64 hex (UUID) or 80 hex (16-hex tree ID + UUID)
+const ENTRY_ID = /^(?:[0-9a-f]{16})?[0-9a-f]{64}$/
+
+export interface RekorClientOptions {
+  baseUrl: string
+  http: Pick<HttpClient, 'request'>
+  logger?: Logger
+}
+
+/** An entry as returned by Rekor, with its ID (UUID or 80-hex entry ID). */
+export interface RekorEntry {
+  uuid: string
+  entry: TransparencyLogEntry
+}
+
+type Response = Awaited<ReturnType<HttpClient['request']>>
+
+export class RekorClient {
+  readonly baseUrl: string
+  readonly #http: Pick<HttpClient, 'request'>
+  readonly #logger: Logger
+
+  constructor(options: RekorClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.#http = options.http
+    this.#logger = options.logger ?? nullLogger
+  }
+
+  /**
+   * Logs a proposed entry and returns it with SET and inclusion proof. Safe
+   * to retry: a repeat after a lost 201 answers 409, handled by fetching.
+   */
+  async createEntry(proposed: object): Promise<TransparencyLogEntry> {
+    return (await this.createEntryWithId(proposed)).entry
+  }
+
+  async createEntryWithId(proposed: object): Promise<RekorEntry> {
+    const url = `${this.baseUrl}${ENTRIES_PATH}`
+    this.#logger.debug(`POST ${redactUrl(url)}`)
+    const res = await this.#send(
+      'REKOR_ENTRY_CREATE_FAILED',
+      'POST',
+      url,
+      JSON.stringify(proposed)
+    )
+    if (res.status === 201 || res.status === 200) {
+      return this.#parseEntry('REKOR_ENTRY_CREATE_FAILED', url, res)
+    }
+    if (res.status === 409) {
+      const id = conflictId(res)
+      if (!id) {
+        throw this.#failed(
+          'REKOR_ENTRY_CREATE_FAILED',
+          url,
+          `HTTP 409 without the existing entry's ID: ${serviceMessage(res.body)}`
+        )
+      }
+      this.#logger.debug(`Rekor already has this entry (${id}); fetching it`)
+      return this.getEntryWithId(id, 'REKOR_ENTRY_CREATE_FAILED')
+    }
+    throw this.#failed(
+      'REKOR_ENTRY_CREATE_FAILED',
+      url,
+      `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+      HttpError.fromResponse({ method: 'POST', url }, res),
+      res.status === 400
+        ? 'Rekor rejected the entry as invalid (key/hash combination, signature, or schema).'
+        : undefined
+    )
+  }
+
+  /** GET /api/v1/log/entries/{uuid}: entry with a fresh inclusion proof. */
+  async getEntryByUuid(uuid: string): Promise<TransparencyLogEntry> {
+    return (await this.getEntryWithId(uuid)).entry
+  }
+
+  async getEntryWithId(
+    uuid: string,
+    code:
+      | 'REKOR_ENTRY_LOOKUP_FAILED'
+      | 'REKOR_ENTRY_CREATE_FAILED' = 'REKOR_ENTRY_LOOKUP_FAILED'
+  ): Promise<RekorEntry> {
+    const id = uuid.toLowerCase()
+    if (!ENTRY_ID.test(id)) {
+      throw new TypeError('a Rekor entry UUID is 64 or 80 hex characters')
+    }
+    return this.#get(code, `${this.baseUrl}${ENTRIES_PATH}/${id}`)
+  }
+
+  /** GET /api/v1/log/entries?logIndex=N (global index). */
+  async getEntryByIndex(logIndex: number): Promise<TransparencyLogEntry> {
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0) {
+      throw new TypeError('logIndex must be a non-negative integer')
+    }
+    const url = new URL(`${this.baseUrl}${ENTRIES_PATH}`)
+    url.searchParams.set('logIndex', String(logIndex))
+    return (await this.#get('REKOR_ENTRY_LOOKUP_FAILED', url.toString())).entry
+  }
+
+  async #get(
+    code: 'REKOR_ENTRY_LOOKUP_FAILED' | 'REKOR_ENTRY_CREATE_FAILED',
+    url: string
+  ): Promise<RekorEntry> {
+    this.#logger.debug(`GET ${redactUrl(url)}`)
+    const res = await this.#send(code, 'GET', url)
+    if (res.status !== 200) {
+      throw this.#failed(
+        code,
+        url,
+        res.status === 404
+          ? 'no such entry (HTTP 404)'
+          : `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+        HttpError.fromResponse({ method: 'GET', url }, res)
+      )
+    }
+    return this.#parseEntry(code, url, res)
+  }
+
+  async #send(
+    code: 'REKOR_ENTRY_LOOKUP_FAILED' | 'REKOR_ENTRY_CREATE_FAILED',
+    method: 'GET' | 'POST',
+    url: string,
+    body?: string
+  ): Promise<Response> {
+    try {
+      return await this.#http.request({
+        method,
+        url,
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' })
+        },
+        ...(body === undefined ? {} : { body: new TextEncoder().encode(body) }),
+        // POST is safe to repeat because 409 is handled above.
+        retrySafe: true
+      })
+    } catch (e) {
+      if (!isHttpLayerError(e)) throw e
+      if (!isNoResponseError(e)) throw this.#failed(code, url, e.message, e)
+      throw new SigstoreServiceError(
+        'REKOR_UNREACHABLE',
+        code === 'REKOR_ENTRY_CREATE_FAILED'
+          ? `Rekor at ${redactUrl(this.baseUrl)} did not answer; the signature was not logged and nothing was pushed`
+          : `Rekor at ${redactUrl(this.baseUrl)} did not answer`,
+        {
+          cause: e,
+          remedy:
+            'Check network access to Rekor (proxy, firewall) and retry; the Sigstore status page lists outages.'
+        }
+      )
+    }
+  }
+
+  #parseEntry(
+    code: 'REKOR_ENTRY_LOOKUP_FAILED' | 'REKOR_ENTRY_CREATE_FAILED',
+    url: string,
+    res: Response
+  ): RekorEntry {
+    let json: unknown
+    try {
+      json = res.json()
+    } catch {
+      throw this.#failed(code, url, 'the response is not JSON')
+    }
+    // Create and GET answer {uuid: entry}; retrieve-style endpoints wrap that
+    // in an array. Exactly one entry is expected either way.
+    const obj = Array.isArray(json) && json.length === 1 ? json[0] : json
+    const keys = obj && typeof obj === 'object' ? Object.keys(obj) : []
+    if (keys.length !== 1 || !ENTRY_ID.test(keys[0]!)) {
+      throw this.#failed(code, url, 'expected exactly one {uuid: entry} object')
+    }
+    const uuid = keys[0]!
+    try {
+      const raw = (obj as Record<string, RekorV1LogEntry>)[uuid]!
+      return { uuid, entry: toTransparencyLogEntry(raw) }
+    } catch (e) {
+      throw this.#failed(code, url, (e as Error).message)
+    }
+  }
+
+  #failed(
+    code: 'REKOR_ENTRY_LOOKUP_FAILED' | 'REKOR_ENTRY_CREATE_FAILED',
+    url: string,
+    why: string,
+    cause?: unknown,
+    remedy?: string
+  ): SigstoreServiceError {
+    const what =
+      code === 'REKOR_ENTRY_CREATE_FAILED'
+        ? 'did not log the entry; nothing was pushed'
+        : 'lookup failed'
+    return new SigstoreServiceError(
+      code,
+      `Rekor at ${redactUrl(url)} ${what}: ${why}`,
+      { cause, remedy }
+    )
+  }
+}
+
+/** The existing entry's ID from a 409: Location's last segment, or message. */
+function conflictId(res: Response): string | undefined {
+  const location = res.headers['location']
+  if (typeof location === 'string' && location !== '') {
+    const path = location.split('?')[0]!.replace(/\/+$/, '')
+    const last = path.slice(path.lastIndexOf('/') + 1).toLowerCase()
+    if (ENTRY_ID.test(last)) return last
+  }
+  const m = /\b((?:[0-9a-f]{16})?[0-9a-f]{64})\b/i.exec(
+    serviceMessage(res.body)
+  )
+  return m?.[1]?.toLowerCase()
+}
