@@ -18,7 +18,10 @@ function run(cmd, args, opts = {}) {
 /** Returns only when already on Node 24 with everything installed. */
 export function ensureReady({ systemDeps = true } = {}) {
   if (process.env.SIGIL_BOOTSTRAPPED === '1') return
-  if (systemDeps && run('bash', [join(root, 'scripts/install-system-deps.sh')]) !== 0) {
+  if (
+    systemDeps &&
+    run('bash', [join(root, 'scripts/install-system-deps.sh')]) !== 0
+  ) {
     process.exit(1)
   }
   const node24 = join(root, 'node_modules/node/bin/node')

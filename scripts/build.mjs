@@ -2,7 +2,13 @@
 // and one tiny folder per entry point that imports it. Sharing keeps all of
 // dist/ well under 1 MB, where one bundle per entry would repeat undici four times.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
+import {
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  readFileSync,
+  existsSync
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 

@@ -9,12 +9,17 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
-const seedsPath = join(dirname(require.resolve('@sigstore/tuf/package.json')), 'seeds.json')
+const seedsPath = join(
+  dirname(require.resolve('@sigstore/tuf/package.json')),
+  'seeds.json'
+)
 const seeds = JSON.parse(readFileSync(seedsPath, 'utf8'))
 const repo = seeds['https://tuf-repo-cdn.sigstore.dev']
 const b64 = repo.targets['trusted_root.json']
 const trustedRoot = JSON.parse(Buffer.from(b64, 'base64').toString('utf8'))
-const version = JSON.parse(readFileSync(join(dirname(seedsPath), 'package.json'), 'utf8')).version
+const version = JSON.parse(
+  readFileSync(join(dirname(seedsPath), 'package.json'), 'utf8')
+).version
 const out = join(root, 'src/sigstore/trust/public-good.generated.ts')
 mkdirSync(dirname(out), { recursive: true })
 writeFileSync(

@@ -9,6 +9,7 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v rsync >/dev/null || need+=(rsync)
+command -v skopeo >/dev/null || need+=(skopeo)
 command -v git >/dev/null || need+=(git)
 [ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then

@@ -8,18 +8,36 @@ import { parse } from 'yaml'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-const cell = s => String(s ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim()
+const cell = s =>
+  String(s ?? '')
+    .replace(/\s+/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim()
 
 export function tables() {
   const out = {}
-  for (const [name, file] of [['sign', 'action.yml'], ['verify', 'verify/action.yml']]) {
+  for (const [name, file] of [
+    ['sign', 'action.yml'],
+    ['verify', 'verify/action.yml']
+  ]) {
     const meta = parse(readFileSync(join(root, file), 'utf8'))
     const inputs = Object.entries(meta.inputs ?? {}).map(
-      ([k, v]) => `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default === undefined || v.default === '' ? '' : `\`${cell(v.default)}\``} | ${cell(v.description)} |`
+      ([k, v]) =>
+        `| \`${k}\` | ${v.required ? 'yes' : 'no'} | ${v.default === undefined || v.default === '' ? '' : `\`${cell(v.default)}\``} | ${cell(v.description)} |`
     )
-    out[`${name}-inputs`] = ['| input | required | default | description |', '|---|---|---|---|', ...inputs].join('\n')
-    const outputs = Object.entries(meta.outputs ?? {}).map(([k, v]) => `| \`${k}\` | ${cell(v.description)} |`)
-    out[`${name}-outputs`] = ['| output | description |', '|---|---|', ...outputs].join('\n')
+    out[`${name}-inputs`] = [
+      '| input | required | default | description |',
+      '|---|---|---|---|',
+      ...inputs
+    ].join('\n')
+    const outputs = Object.entries(meta.outputs ?? {}).map(
+      ([k, v]) => `| \`${k}\` | ${cell(v.description)} |`
+    )
+    out[`${name}-outputs`] = [
+      '| output | description |',
+      '|---|---|',
+      ...outputs
+    ].join('\n')
   }
   return out
 }
@@ -28,7 +46,8 @@ export function renderReadme(text) {
   let s = text
   for (const [marker, table] of Object.entries(tables())) {
     const re = new RegExp(`(<!-- ${marker} -->)[\\s\\S]*?(<!-- /${marker} -->)`)
-    if (!re.test(s)) throw new Error(`README.md lacks the <!-- ${marker} --> markers`)
+    if (!re.test(s))
+      throw new Error(`README.md lacks the <!-- ${marker} --> markers`)
     s = s.replace(re, () => `<!-- ${marker} -->\n${table}\n<!-- /${marker} -->`)
   }
   return s

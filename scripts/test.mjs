@@ -11,7 +11,9 @@ const globs =
   args.length === 0
     ? ['__tests__/unit/**/*.test.ts', '__tests__/integration/**/*.test.ts']
     : args.flatMap(a =>
-        a === 'unit' || a === 'integration' ? [`__tests__/${a}/**/*.test.ts`] : [a]
+        a === 'unit' || a === 'integration'
+          ? [`__tests__/${a}/**/*.test.ts`]
+          : [a]
       )
 const r = spawnSync(
   process.execPath,

@@ -4,7 +4,13 @@
 // bundled `runs.main` executed by node in a child process, the exit code kept.
 // Async spawn, so loopback servers in the test process keep answering.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -43,11 +49,18 @@ export function parseFileCommands(text: string): Record<string, string> {
 
 export async function runAction(
   actionDir: string,
-  opts: { inputs?: Record<string, string>; env?: Record<string, string>; node?: string } = {}
+  opts: {
+    inputs?: Record<string, string>
+    env?: Record<string, string>
+    node?: string
+  } = {}
 ): Promise<ActionRun> {
   const dir = resolve(actionDir)
-  const meta = parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as ActionMeta
-  if (meta.runs.using !== 'node24') throw new Error(`expected node24, got ${meta.runs.using}`)
+  const meta = parseYaml(
+    readFileSync(join(dir, 'action.yml'), 'utf8')
+  ) as ActionMeta
+  if (meta.runs.using !== 'node24')
+    throw new Error(`expected node24, got ${meta.runs.using}`)
   const inputs = opts.inputs ?? {}
   const declared = meta.inputs ?? {}
   const unexpected = Object.keys(inputs).filter(k => !(k in declared))
@@ -68,7 +81,8 @@ export async function runAction(
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
   const target = join(dir, meta.runs.main)
-  if (!existsSync(target)) throw new Error(`${target} does not exist: run npm run build`)
+  if (!existsSync(target))
+    throw new Error(`${target} does not exist: run npm run build`)
   const r = await run(opts.node ?? process.execPath, [target], {
     cwd: ws,
     env: {
@@ -90,11 +104,13 @@ export async function runAction(
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
     stdout: r.stdout,
     stderr: r.stderr,
-    commands: [...r.stdout.matchAll(/^::([\w-]+)(?: ([^:]*))?::(.*)$/gm)].map(m => ({
-      command: m[1] ?? '',
-      ...(m[2] ? { props: m[2] } : {}),
-      message: m[3] ?? ''
-    })),
+    commands: [...r.stdout.matchAll(/^::([\w-]+)(?: ([^:]*))?::(.*)$/gm)].map(
+      m => ({
+        command: m[1] ?? '',
+        ...(m[2] ? { props: m[2] } : {}),
+        message: m[3] ?? ''
+      })
+    ),
     unexpected
   }
 }
@@ -110,6 +126,8 @@ function run(
     let stderr = ''
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
     c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    c.on('error', rej).on('close', status => res({ status: status ?? 1, stdout, stderr }))
+    c.on('error', rej).on('close', status =>
+      res({ status: status ?? 1, stdout, stderr })
+    )
   })
 }

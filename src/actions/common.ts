@@ -7,7 +7,11 @@ import { causeChain, describeError, redact, type RawInputs } from './deps.ts'
 export function readRawInputs(names: readonly string[]): RawInputs {
   const raw: RawInputs = {}
   for (const name of names) raw[name] = core.getInput(name)
-  for (const secret of ['registry-password', 'key-password', 'identity-token']) {
+  for (const secret of [
+    'registry-password',
+    'key-password',
+    'identity-token'
+  ]) {
     const v = raw[secret]
     if (v) core.setSecret(v)
   }
@@ -18,7 +22,9 @@ export function readRawInputs(names: readonly string[]): RawInputs {
 
 export function fail(e: unknown): void {
   for (const c of causeChain(e).slice(1)) {
-    core.debug(`caused by: ${redact(c instanceof Error ? `${c.name}: ${c.message}` : String(c))}`)
+    core.debug(
+      `caused by: ${redact(c instanceof Error ? `${c.name}: ${c.message}` : String(c))}`
+    )
   }
   const code = (e as { code?: unknown }).code
   const message = redact(describeError(e))
@@ -28,5 +34,3 @@ export function fail(e: unknown): void {
 export function userAgent(): string {
   return `sigil/${SIGIL_VERSION} (github-actions; node ${process.versions.node})`
 }
-
-

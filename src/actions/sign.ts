@@ -72,27 +72,45 @@ function writeOutputs(result: SignResult, rekorUrl: string): void {
   )
   core.setOutput(
     'rekor-log-indexes',
-    [...new Set(result.images.flatMap(i => i.signatures.map(s => s.logIndex)).filter(n => n !== undefined))].join('\n')
+    [
+      ...new Set(
+        result.images
+          .flatMap(i => i.signatures.map(s => s.logIndex))
+          .filter(n => n !== undefined)
+      )
+    ].join('\n')
   )
   core.setOutput('certificate-identity', result.identity?.subject ?? '')
   core.setOutput('certificate-issuer', result.identity?.issuer ?? '')
   core.setOutput('result', JSON.stringify({ ...result, rekorUrl }))
 }
 
-async function writeSummary(result: SignResult, rekorUrl: string): Promise<void> {
+async function writeSummary(
+  result: SignResult,
+  rekorUrl: string
+): Promise<void> {
   const link = (n: number | undefined): string =>
-    n === undefined ? '—' : rekorUrl === DEFAULT_REKOR_URL ? `<a href="${PUBLIC_GOOD_SEARCH_URL}${n}">${n}</a>` : String(n)
+    n === undefined
+      ? '—'
+      : rekorUrl === DEFAULT_REKOR_URL
+        ? `<a href="${PUBLIC_GOOD_SEARCH_URL}${n}">${n}</a>`
+        : String(n)
   const rows = result.images.flatMap(i =>
     i.signatures.map(s => [
       { data: i.input },
       { data: `<code>${i.digest}</code>` },
-      { data: `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}` },
+      {
+        data: `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
+      },
       { data: link(s.logIndex) }
     ])
   )
   const s = core.summary.addHeading('Sigil: images signed', 3)
   if (result.identity) {
-    s.addRaw(`Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`, true)
+    s.addRaw(
+      `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`,
+      true
+    )
   } else {
     s.addRaw('Signed with a key pair', true)
   }
@@ -118,9 +136,14 @@ export async function runSignAction(): Promise<void> {
     const runtime = createRuntime({
       userAgent: userAgent(),
       logger: actionsLogger,
-      ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-      ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-      allowHttpRegistry: inputs.allowHttpRegistry
+      ...(inputs.registryUsername
+        ? { registryUsername: inputs.registryUsername }
+        : {}),
+      ...(inputs.registryPassword
+        ? { registryPassword: inputs.registryPassword }
+        : {}),
+      allowHttpRegistry: inputs.allowHttpRegistry,
+      ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
     })
     const result = await signImages(
       { ...inputs.options, trust },
@@ -135,7 +158,9 @@ export async function runSignAction(): Promise<void> {
     try {
       await writeSummary(result, inputs.options.rekorUrl)
     } catch (e) {
-      core.warning(`could not write the job summary: ${e instanceof Error ? e.message : String(e)}`)
+      core.warning(
+        `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
+      )
     }
   } catch (e) {
     fail(e)

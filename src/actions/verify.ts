@@ -15,23 +15,39 @@ import {
 import { actionsLogger } from './logger.ts'
 
 function writeOutputs(result: VerifyResult): void {
-  core.setOutput('verified', result.images.filter(i => i.verified).map(i => i.digest).join('\n'))
+  core.setOutput(
+    'verified',
+    result.images
+      .filter(i => i.verified)
+      .map(i => i.digest)
+      .join('\n')
+  )
   const identities = new Set<string>()
   for (const i of result.images) {
-    for (const c of i.candidates) if (c.ok && c.identity) identities.add(`${c.identity.subject} (${c.identity.issuer})`)
+    for (const c of i.candidates)
+      if (c.ok && c.identity)
+        identities.add(`${c.identity.subject} (${c.identity.issuer})`)
   }
   core.setOutput('identities', [...identities].join('\n'))
   core.setOutput(
     'result',
     JSON.stringify({
       ok: result.ok,
-      images: result.images.map(i => ({ ...i, error: i.error ? { code: i.error.code, message: i.error.message } : undefined }))
+      images: result.images.map(i => ({
+        ...i,
+        error: i.error
+          ? { code: i.error.code, message: i.error.message }
+          : undefined
+      }))
     })
   )
 }
 
 async function writeSummary(result: VerifyResult): Promise<void> {
-  const s = core.summary.addHeading(`Sigil: verification ${result.ok ? 'passed' : 'FAILED'}`, 3)
+  const s = core.summary.addHeading(
+    `Sigil: verification ${result.ok ? 'passed' : 'FAILED'}`,
+    3
+  )
   s.addTable([
     [
       { data: 'Image', header: true },
@@ -44,8 +60,18 @@ async function writeSummary(result: VerifyResult): Promise<void> {
       return [
         { data: i.input },
         { data: `<code>${i.digest}</code>` },
-        { data: i.verified ? `✅ ${ok?.format ?? ''}` : `❌ ${i.error?.code ?? ''}` },
-        { data: ok?.identity ? `<code>${ok.identity.subject}</code>` : ok ? 'key' : (i.error?.message ?? '') }
+        {
+          data: i.verified
+            ? `✅ ${ok?.format ?? ''}`
+            : `❌ ${i.error?.code ?? ''}`
+        },
+        {
+          data: ok?.identity
+            ? `<code>${ok.identity.subject}</code>`
+            : ok
+              ? 'key'
+              : (i.error?.message ?? '')
+        }
       ]
     })
   ])
@@ -54,21 +80,35 @@ async function writeSummary(result: VerifyResult): Promise<void> {
 
 export async function runVerifyAction(): Promise<void> {
   try {
-    const inputs = await toVerifyInputs(readRawInputs(VERIFY_INPUTS), process.env, actionsLogger)
+    const inputs = await toVerifyInputs(
+      readRawInputs(VERIFY_INPUTS),
+      process.env,
+      actionsLogger
+    )
     const trust = await loadTrustMaterial(inputs.trustedRootPath)
     const runtime = createRuntime({
       userAgent: userAgent(),
       logger: actionsLogger,
-      ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-      ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-      allowHttpRegistry: inputs.allowHttpRegistry
+      ...(inputs.registryUsername
+        ? { registryUsername: inputs.registryUsername }
+        : {}),
+      ...(inputs.registryPassword
+        ? { registryPassword: inputs.registryPassword }
+        : {}),
+      allowHttpRegistry: inputs.allowHttpRegistry,
+      ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
     })
-    const result = await verifyImages({ ...inputs.options, trust }, { logger: actionsLogger, registryFor: runtime.registryFor })
+    const result = await verifyImages(
+      { ...inputs.options, trust },
+      { logger: actionsLogger, registryFor: runtime.registryFor }
+    )
     writeOutputs(result)
     try {
       await writeSummary(result)
     } catch (e) {
-      core.warning(`could not write the job summary: ${e instanceof Error ? e.message : String(e)}`)
+      core.warning(
+        `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
+      )
     }
     const failure = verificationFailure(result)
     if (failure) fail(failure)

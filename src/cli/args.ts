@@ -15,7 +15,10 @@ export interface ParsedArgs {
   positionals: string[]
 }
 
-export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec>): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  spec: Record<string, FlagSpec>
+): ParsedArgs {
   const flags: Record<string, string | undefined> = {}
   const multi: Record<string, string[]> = {}
   const positionals: string[] = []
@@ -36,10 +39,15 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
     }
     const eq = arg.indexOf('=')
     const rawName = (eq >= 0 ? arg.slice(0, eq) : arg).replace(/^--?/, '')
-    const name = arg.startsWith('--') ? rawName : (byAlias.get(rawName) ?? rawName)
+    const name = arg.startsWith('--')
+      ? rawName
+      : (byAlias.get(rawName) ?? rawName)
     const s = spec[name]
     if (!s) {
-      throw new InputError('USAGE', `unknown flag ${JSON.stringify(arg.slice(0, eq >= 0 ? eq : undefined))}`)
+      throw new InputError(
+        'USAGE',
+        `unknown flag ${JSON.stringify(arg.slice(0, eq >= 0 ? eq : undefined))}`
+      )
     }
     let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined
     if (s.kind === 'boolean') {
@@ -48,7 +56,8 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
     }
     if (value === undefined) {
       value = argv[++i]
-      if (value === undefined) throw new InputError('USAGE', `flag --${name} needs a value`)
+      if (value === undefined)
+        throw new InputError('USAGE', `flag --${name} needs a value`)
     }
     if (s.kind === 'multi') (multi[name] ??= []).push(value)
     else flags[name] = value

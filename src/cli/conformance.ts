@@ -12,11 +12,17 @@ import {
 import { InputError, describeError, redact } from '../util/index.ts'
 import { parseArgs } from './args.ts'
 
-export async function runConformanceWith(argv: string[], stderr: (s: string) => void): Promise<number> {
+export async function runConformanceWith(
+  argv: string[],
+  stderr: (s: string) => void
+): Promise<number> {
   try {
     const [command, ...rest] = argv
     if (command !== 'verify-bundle') {
-      throw new InputError('USAGE', `unsupported command ${JSON.stringify(command ?? '')}: only verify-bundle is implemented`)
+      throw new InputError(
+        'USAGE',
+        `unsupported command ${JSON.stringify(command ?? '')}: only verify-bundle is implemented`
+      )
     }
     const { flags, positionals } = parseArgs(rest, {
       staging: { kind: 'boolean' },
@@ -27,23 +33,40 @@ export async function runConformanceWith(argv: string[], stderr: (s: string) => 
       'trusted-root': { kind: 'string' }
     })
     const subject = positionals[0]
-    if (!flags.bundle || !subject) throw new InputError('USAGE', 'verify-bundle needs --bundle and FILE_OR_DIGEST')
+    if (!flags.bundle || !subject)
+      throw new InputError(
+        'USAGE',
+        'verify-bundle needs --bundle and FILE_OR_DIGEST'
+      )
     if (flags.staging === 'true' && !flags['trusted-root']) {
-      throw new InputError('USAGE', '--staging needs --trusted-root: only the public-good root is embedded')
+      throw new InputError(
+        'USAGE',
+        '--staging needs --trusted-root: only the public-good root is embedded'
+      )
     }
     const identity = flags['certificate-identity']
     const issuer = flags['certificate-oidc-issuer']
     if (!flags.key && (!identity || !issuer)) {
-      throw new InputError('USAGE', 'give --certificate-identity and --certificate-oidc-issuer, or --key')
+      throw new InputError(
+        'USAGE',
+        'give --certificate-identity and --certificate-oidc-issuer, or --key'
+      )
     }
     const trust = await loadTrustMaterial(flags['trusted-root'])
     const bundle = JSON.parse(await readFile(flags.bundle, 'utf8')) as unknown
-    const artifact = parseDigestArgument(subject) ?? { bytes: new Uint8Array(await readFile(subject)) }
+    const artifact = parseDigestArgument(subject) ?? {
+      bytes: new Uint8Array(await readFile(subject))
+    }
     verifyBlob({
       bundle,
       artifact,
       trust,
-      policy: flags.key ? {} : { identity: { exact: identity ?? '' }, issuer: { exact: issuer ?? '' } },
+      policy: flags.key
+        ? {}
+        : {
+            identity: { exact: identity ?? '' },
+            issuer: { exact: issuer ?? '' }
+          },
       ...(flags.key ? { publicKey: await readFile(flags.key, 'utf8') } : {})
     })
     return 0
@@ -54,5 +77,7 @@ export async function runConformanceWith(argv: string[], stderr: (s: string) => 
 }
 
 export async function runConformance(): Promise<void> {
-  process.exitCode = await runConformanceWith(process.argv.slice(2), s => process.stderr.write(s))
+  process.exitCode = await runConformanceWith(process.argv.slice(2), s =>
+    process.stderr.write(s)
+  )
 }

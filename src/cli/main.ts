@@ -70,10 +70,18 @@ const COMMON: Record<string, FlagSpec> = {
 
 function specFor(names: readonly string[]): Record<string, FlagSpec> {
   const spec: Record<string, FlagSpec> = { ...COMMON }
-  const booleans = new Set(['recursive', 'tlog-upload', 'allow-http-registry', 'insecure-ignore-tlog'])
+  const booleans = new Set([
+    'recursive',
+    'tlog-upload',
+    'allow-http-registry',
+    'insecure-ignore-tlog'
+  ])
   for (const n of names) {
     if (n === 'images') continue
-    spec[n] = n === 'annotations' ? { kind: 'multi', alias: 'a' } : { kind: booleans.has(n) ? 'boolean' : 'string' }
+    spec[n] =
+      n === 'annotations'
+        ? { kind: 'multi', alias: 'a' }
+        : { kind: booleans.has(n) ? 'boolean' : 'string' }
   }
   return spec
 }
@@ -98,7 +106,8 @@ Commands:
 sign flags:   --key F --identity-token T --fulcio-url U --rekor-url U --trusted-root F
               --timestamp-server-url U --format legacy|bundle|both --recursive -a k=v
               --tlog-upload=false --signature-repository R --allow-http-registry
-              --registry-username U --registry-password P --concurrency N --output json
+              --registry-username U --registry-password P --concurrency N --retry-budget S
+              --output json
 verify flags: --certificate-identity X | --certificate-identity-regexp R
               --certificate-oidc-issuer I | --certificate-oidc-issuer-regexp R
               --certificate-github-workflow-{trigger,sha,name,repository,ref} V
@@ -107,7 +116,13 @@ verify flags: --certificate-identity X | --certificate-identity-regexp R
 verify-blob:  --bundle F plus the verify identity flags or --key
 `
 
-function chooseCliIdentity(token: string | undefined, runtimeHttp: ConstructorParameters<typeof GitHubActionsIdentityProvider>[0]['http'], env: NodeJS.ProcessEnv): IdentityProvider {
+function chooseCliIdentity(
+  token: string | undefined,
+  runtimeHttp: ConstructorParameters<
+    typeof GitHubActionsIdentityProvider
+  >[0]['http'],
+  env: NodeJS.ProcessEnv
+): IdentityProvider {
   if (token) return new StaticIdentityProvider(token)
   if (env.SIGSTORE_ID_TOKEN) return new EnvIdentityProvider('SIGSTORE_ID_TOKEN')
   if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
@@ -132,23 +147,42 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(argv, specFor(SIGN_INPUTS))
   const logger = stderrLogger(io, parsed.flags.verbose === 'true')
   const inputs = await toSignInputs(toRaw(parsed), io.env)
-  if (inputs.options.images.length === 0) throw new InputError('USAGE', 'sign needs at least one IMAGE')
+  if (inputs.options.images.length === 0)
+    throw new InputError('USAGE', 'sign needs at least one IMAGE')
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   const runtime = createRuntime({
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
     logger,
     env: io.env,
-    ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-    ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry
+    ...(inputs.registryUsername
+      ? { registryUsername: inputs.registryUsername }
+      : {}),
+    ...(inputs.registryPassword
+      ? { registryPassword: inputs.registryPassword }
+      : {}),
+    allowHttpRegistry: inputs.allowHttpRegistry,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
   })
-  const identity = inputs.options.key ? undefined : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
+  const identity = inputs.options.key
+    ? undefined
+    : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
   const result = await signImages(
     { ...inputs.options, trust, imagesInputName: 'IMAGE' },
-    { http: runtime.http, logger, registryFor: runtime.registryFor, ...(identity ? { identity } : {}) }
+    {
+      http: runtime.http,
+      logger,
+      registryFor: runtime.registryFor,
+      ...(identity ? { identity } : {})
+    }
   )
-  if (parsed.flags.output === 'json') io.stdout(`${JSON.stringify(result, null, 2)}\n`)
-  else for (const i of result.images) for (const s of i.signatures) io.stdout(`${i.reference} ${s.format} ${s.location}${s.logIndex !== undefined ? ` logIndex=${s.logIndex}` : ''}\n`)
+  if (parsed.flags.output === 'json')
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+  else
+    for (const i of result.images)
+      for (const s of i.signatures)
+        io.stdout(
+          `${i.reference} ${s.format} ${s.location}${s.logIndex !== undefined ? ` logIndex=${s.logIndex}` : ''}\n`
+        )
   return EXIT.OK
 }
 
@@ -168,23 +202,38 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(argv, specFor(VERIFY_INPUTS))
   const logger = stderrLogger(io, parsed.flags.verbose === 'true')
   const inputs = await toVerifyInputs(toRaw(parsed), io.env, logger)
-  if (inputs.options.images.length === 0) throw new InputError('USAGE', 'verify needs at least one IMAGE')
+  if (inputs.options.images.length === 0)
+    throw new InputError('USAGE', 'verify needs at least one IMAGE')
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   const runtime = createRuntime({
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
     logger,
     env: io.env,
-    ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-    ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry
+    ...(inputs.registryUsername
+      ? { registryUsername: inputs.registryUsername }
+      : {}),
+    ...(inputs.registryPassword
+      ? { registryPassword: inputs.registryPassword }
+      : {}),
+    allowHttpRegistry: inputs.allowHttpRegistry,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
   })
-  const result = await verifyImages({ ...inputs.options, trust, imagesInputName: 'IMAGE' }, { logger, registryFor: runtime.registryFor })
+  const result = await verifyImages(
+    { ...inputs.options, trust, imagesInputName: 'IMAGE' },
+    { logger, registryFor: runtime.registryFor }
+  )
   if (parsed.flags.output === 'json') {
-    io.stdout(`${JSON.stringify({ ok: result.ok, images: result.images.map(i => ({ ...i, error: i.error ? { code: i.error.code, message: i.error.message } : undefined })) }, null, 2)}\n`)
+    io.stdout(
+      `${JSON.stringify({ ok: result.ok, images: result.images.map(i => ({ ...i, error: i.error ? { code: i.error.code, message: i.error.message } : undefined })) }, null, 2)}\n`
+    )
   } else {
     for (const i of result.images.filter(x => x.verified)) {
-      io.stderr(`\nVerification for ${i.reference} --\n${checksPerformed(!!inputs.options.publicKey, Object.keys(inputs.options.annotations).length > 0)}\n`)
-      io.stdout(`\n${JSON.stringify(i.candidates.filter(c => c.ok).map(c => c.claims))}\n`)
+      io.stderr(
+        `\nVerification for ${i.reference} --\n${checksPerformed(!!inputs.options.publicKey, Object.keys(inputs.options.annotations).length > 0)}\n`
+      )
+      io.stdout(
+        `\n${JSON.stringify(i.candidates.filter(c => c.ok).map(c => c.claims))}\n`
+      )
     }
   }
   const failure = verificationFailure(result)
@@ -193,18 +242,30 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function cmdVerifyBlob(argv: string[], io: CliIo): Promise<number> {
-  const spec = { ...specFor(VERIFY_INPUTS), bundle: { kind: 'string' as const } }
+  const spec = {
+    ...specFor(VERIFY_INPUTS),
+    bundle: { kind: 'string' as const }
+  }
   const parsed = parseArgs(argv, spec)
   const logger = stderrLogger(io, parsed.flags.verbose === 'true')
   const bundlePath = parsed.flags.bundle
   const subject = parsed.positionals[0]
   if (!bundlePath || !subject || parsed.positionals.length > 1) {
-    throw new InputError('USAGE', 'usage: sigil verify-blob --bundle F (identity flags | --key PEM) FILE_OR_DIGEST')
+    throw new InputError(
+      'USAGE',
+      'usage: sigil verify-blob --bundle F (identity flags | --key PEM) FILE_OR_DIGEST'
+    )
   }
-  const inputs = await toVerifyInputs({ ...parsed.flags, images: '' }, io.env, logger)
+  const inputs = await toVerifyInputs(
+    { ...parsed.flags, images: '' },
+    io.env,
+    logger
+  )
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   const bundle = JSON.parse(await readFile(bundlePath, 'utf8')) as unknown
-  const artifact = parseDigestArgument(subject) ?? { bytes: new Uint8Array(await readFile(subject)) }
+  const artifact = parseDigestArgument(subject) ?? {
+    bytes: new Uint8Array(await readFile(subject))
+  }
   const r = verifyBlob({
     bundle,
     artifact,
@@ -212,7 +273,9 @@ async function cmdVerifyBlob(argv: string[], io: CliIo): Promise<number> {
     policy: inputs.options.policy,
     ...(inputs.options.publicKey ? { publicKey: inputs.options.publicKey } : {})
   })
-  io.stderr(`Verified OK${r.identity ? ` (${r.identity.subjectAlternativeName}, issuer ${r.identity.issuer})` : ''}\n`)
+  io.stderr(
+    `Verified OK${r.identity ? ` (${r.identity.subjectAlternativeName}, issuer ${r.identity.issuer})` : ''}\n`
+  )
   return EXIT.OK
 }
 
@@ -225,22 +288,37 @@ async function cmdGenerateKeyPair(argv: string[], io: CliIo): Promise<number> {
   const prefix = parsed.flags['output-key-prefix'] ?? 'cosign'
   const password = io.env.COSIGN_PASSWORD
   if (password === undefined) {
-    throw new InputError('INPUT_PASSWORD_REQUIRED', 'set COSIGN_PASSWORD to the password for the new key (it may be empty)')
+    throw new InputError(
+      'INPUT_PASSWORD_REQUIRED',
+      'set COSIGN_PASSWORD to the password for the new key (it may be empty)'
+    )
   }
   if (parsed.flags.force !== 'true') {
     for (const f of [`${prefix}.key`, `${prefix}.pub`]) {
-      const exists = await access(f).then(() => true, () => false)
-      if (exists) throw new InputError('INPUT_FILE_EXISTS', `${f} exists; pass --force to overwrite it`)
+      const exists = await access(f).then(
+        () => true,
+        () => false
+      )
+      if (exists)
+        throw new InputError(
+          'INPUT_FILE_EXISTS',
+          `${f} exists; pass --force to overwrite it`
+        )
     }
   }
   const kp = generateKeyPair(password)
   await writeFile(`${prefix}.key`, kp.privateKeyPem, { mode: 0o600 })
   await writeFile(`${prefix}.pub`, kp.publicKeyPem)
-  io.stderr(`Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`)
+  io.stderr(
+    `Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`
+  )
   return EXIT.OK
 }
 
-export async function runCliWith(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function runCliWith(
+  argv: string[],
+  io: CliIo = defaultIo
+): Promise<number> {
   const [command, ...rest] = argv
   try {
     switch (command) {
@@ -270,7 +348,10 @@ export async function runCliWith(argv: string[], io: CliIo = defaultIo): Promise
     const code = e instanceof AppError ? e.code : undefined
     io.stderr(`Error${code ? ` [${code}]` : ''}: ${redact(describeError(e))}\n`)
     if (io.env.SIGIL_DEBUG) {
-      for (const c of causeChain(e).slice(1)) io.stderr(`  caused by: ${redact(c instanceof Error ? c.message : String(c))}\n`)
+      for (const c of causeChain(e).slice(1))
+        io.stderr(
+          `  caused by: ${redact(c instanceof Error ? c.message : String(c))}\n`
+        )
     }
     return code ? exitCodeFor(code) : EXIT.FAILURE
   }

@@ -9,7 +9,10 @@ export interface DsseEnvelope {
 }
 
 /** "DSSEv1 <len(type)> <type> <len(payload)> <payload>" */
-export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
+export function preAuthEncoding(
+  payloadType: string,
+  payload: Uint8Array
+): Uint8Array {
   const type = utf8(payloadType)
   const head = utf8(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `)
   const out = new Uint8Array(head.length + payload.length)

@@ -23,7 +23,12 @@ export {
   type VerifiedImage,
   type CandidateReport
 } from './verify-image.ts'
-export { createRuntime, loadTrustMaterial, type Runtime, type RuntimeOptions } from './runtime.ts'
+export {
+  createRuntime,
+  loadTrustMaterial,
+  type Runtime,
+  type RuntimeOptions
+} from './runtime.ts'
 export * from './inputs.ts'
 export * from './exit-codes.ts'
 export * from './verify-blob.ts'

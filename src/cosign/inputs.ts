@@ -34,7 +34,8 @@ export const SIGN_INPUTS = [
   'registry-username',
   'registry-password',
   'allow-http-registry',
-  'concurrency'
+  'concurrency',
+  'retry-budget'
 ] as const
 
 export const VERIFY_INPUTS = [
@@ -57,7 +58,8 @@ export const VERIFY_INPUTS = [
   'registry-username',
   'registry-password',
   'allow-http-registry',
-  'concurrency'
+  'concurrency',
+  'retry-budget'
 ] as const
 
 const val = (raw: RawInputs, name: string): string | undefined => {
@@ -65,22 +67,36 @@ const val = (raw: RawInputs, name: string): string | undefined => {
   return v === undefined || v === '' ? undefined : v
 }
 
-export function parseBoolean(raw: RawInputs, name: string, dflt: boolean): boolean {
+export function parseBoolean(
+  raw: RawInputs,
+  name: string,
+  dflt: boolean
+): boolean {
   const v = val(raw, name)
   if (v === undefined) return dflt
   if (/^(true|True|TRUE)$/.test(v)) return true
   if (/^(false|False|FALSE)$/.test(v)) return false
-  throw new InputError('INPUT_INVALID_BOOLEAN', `input "${name}" must be true or false, got ${JSON.stringify(v)}`)
+  throw new InputError(
+    'INPUT_INVALID_BOOLEAN',
+    `input "${name}" must be true or false, got ${JSON.stringify(v)}`
+  )
 }
 
-function parseUrl(raw: RawInputs, name: string, dflt?: string): string | undefined {
+function parseUrl(
+  raw: RawInputs,
+  name: string,
+  dflt?: string
+): string | undefined {
   const v = val(raw, name) ?? dflt
   if (v === undefined) return undefined
   let u: URL
   try {
     u = new URL(v)
   } catch {
-    throw new InputError('INPUT_INVALID_URL', `input "${name}" is not a URL: ${JSON.stringify(v)}`)
+    throw new InputError(
+      'INPUT_INVALID_URL',
+      `input "${name}" is not a URL: ${JSON.stringify(v)}`
+    )
   }
   const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname)
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
@@ -97,9 +113,26 @@ function parseConcurrency(raw: RawInputs): number {
   if (v === undefined) return DEFAULT_CONCURRENCY
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1 || n > 32) {
-    throw new InputError('INPUT_INVALID_NUMBER', `input "concurrency" must be a whole number from 1 to 32, got ${JSON.stringify(v)}`)
+    throw new InputError(
+      'INPUT_INVALID_NUMBER',
+      `input "concurrency" must be a whole number from 1 to 32, got ${JSON.stringify(v)}`
+    )
   }
   return n
+}
+
+/** Seconds each service call may keep retrying; undefined = the default. */
+function parseRetryBudgetMs(raw: RawInputs): number | undefined {
+  const v = val(raw, 'retry-budget')
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 1 || n > 3600) {
+    throw new InputError(
+      'INPUT_INVALID_NUMBER',
+      `input "retry-budget" must be a number of seconds from 1 to 3600, got ${JSON.stringify(v)}`
+    )
+  }
+  return Math.round(n * 1000)
 }
 
 /** `key=value` lines or commas (cosign `-a`). */
@@ -118,10 +151,17 @@ export function parseAnnotations(raw: RawInputs): Record<string, string> {
   return out
 }
 
-function parseRepository(raw: RawInputs, env: NodeJS.ProcessEnv): string | undefined {
+function parseRepository(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv
+): string | undefined {
   const v = val(raw, 'signature-repository') ?? env.COSIGN_REPOSITORY?.trim()
   if (!v) return undefined
-  if (!/^[a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(v)) {
+  if (
+    !/^[a-z0-9.-]+(?::\d+)?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
+      v
+    )
+  ) {
     throw new InputError(
       'INPUT_INVALID_REPOSITORY',
       `"signature-repository" (or COSIGN_REPOSITORY) must be registry/repository without tag or digest, got ${JSON.stringify(v)}`
@@ -134,21 +174,36 @@ function parseRepository(raw: RawInputs, env: NodeJS.ProcessEnv): string | undef
  * Key material: PEM text, `env://VAR`, or a file path (cosign --key semantics
  * minus KMS URIs, which we do not support and say so).
  */
-export async function readKey(value: string, env: NodeJS.ProcessEnv, what: string): Promise<string> {
+export async function readKey(
+  value: string,
+  env: NodeJS.ProcessEnv,
+  what: string
+): Promise<string> {
   if (value.includes('-----BEGIN')) return value
   if (value.startsWith('env://')) {
     const name = value.slice('env://'.length)
     const v = env[name]
-    if (!v) throw new InputError('INPUT_KEY_UNAVAILABLE', `${what} names env://${name}, but ${name} is not set`)
+    if (!v)
+      throw new InputError(
+        'INPUT_KEY_UNAVAILABLE',
+        `${what} names env://${name}, but ${name} is not set`
+      )
     return v
   }
   if (/^[a-z0-9]+:\/\//.test(value)) {
-    throw new InputError('INPUT_KEY_UNSUPPORTED', `${what}: KMS and other URI keys (${value.split('://')[0]}://) are not supported; use a key file, PEM text or env://VAR`)
+    throw new InputError(
+      'INPUT_KEY_UNSUPPORTED',
+      `${what}: KMS and other URI keys (${value.split('://')[0]}://) are not supported; use a key file, PEM text or env://VAR`
+    )
   }
   try {
     return await readFile(value, 'utf8')
   } catch (e) {
-    throw new InputError('INPUT_KEY_UNREADABLE', `${what}: cannot read ${JSON.stringify(value)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+    throw new InputError(
+      'INPUT_KEY_UNREADABLE',
+      `${what}: cannot read ${JSON.stringify(value)}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
   }
 }
 
@@ -159,12 +214,19 @@ export interface SignInputs {
   registryUsername?: string
   registryPassword?: string
   allowHttpRegistry: boolean
+  retryBudgetMs?: number
 }
 
-export async function toSignInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Promise<SignInputs> {
+export async function toSignInputs(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv
+): Promise<SignInputs> {
   const format = (val(raw, 'format') ?? 'legacy') as SignatureFormat
   if (!['legacy', 'bundle', 'both'].includes(format)) {
-    throw new InputError('INPUT_INVALID_FORMAT', `input "format" must be legacy, bundle or both, got ${JSON.stringify(format)}`)
+    throw new InputError(
+      'INPUT_INVALID_FORMAT',
+      `input "format" must be legacy, bundle or both, got ${JSON.stringify(format)}`
+    )
   }
   const images = parseList(val(raw, 'images') ?? '')
   const keyRef = val(raw, 'key')
@@ -172,12 +234,18 @@ export async function toSignInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Prom
   if (keyRef) {
     const password = raw['key-password'] ?? env.COSIGN_PASSWORD
     registerSecret(password)
-    key = { pem: await readKey(keyRef, env, 'input "key"'), ...(password !== undefined ? { password } : {}) }
+    key = {
+      pem: await readKey(keyRef, env, 'input "key"'),
+      ...(password !== undefined ? { password } : {})
+    }
     registerSecret(key.pem)
   }
   const identityToken = val(raw, 'identity-token')
   if (identityToken && key) {
-    throw new InputError('INPUT_CONFLICT', 'inputs "key" and "identity-token" are mutually exclusive: a key pair signs without a certificate')
+    throw new InputError(
+      'INPUT_CONFLICT',
+      'inputs "key" and "identity-token" are mutually exclusive: a key pair signs without a certificate'
+    )
   }
   registerSecret(identityToken)
   const signatureRepository = parseRepository(raw, env)
@@ -186,7 +254,9 @@ export async function toSignInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Prom
   const registryPassword = val(raw, 'registry-password')
   registerSecret(registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
+  const retryBudgetMs = parseRetryBudgetMs(raw)
   return {
+    ...(retryBudgetMs ? { retryBudgetMs } : {}),
     options: {
       images,
       format,
@@ -195,8 +265,10 @@ export async function toSignInputs(raw: RawInputs, env: NodeJS.ProcessEnv): Prom
       ...(signatureRepository ? { signatureRepository } : {}),
       tlogUpload: parseBoolean(raw, 'tlog-upload', true),
       ...(key ? { key } : {}),
-      fulcioUrl: parseUrl(raw, 'fulcio-url', DEFAULT_FULCIO_URL) ?? DEFAULT_FULCIO_URL,
-      rekorUrl: parseUrl(raw, 'rekor-url', DEFAULT_REKOR_URL) ?? DEFAULT_REKOR_URL,
+      fulcioUrl:
+        parseUrl(raw, 'fulcio-url', DEFAULT_FULCIO_URL) ?? DEFAULT_FULCIO_URL,
+      rekorUrl:
+        parseUrl(raw, 'rekor-url', DEFAULT_REKOR_URL) ?? DEFAULT_REKOR_URL,
       ...(timestampServerUrl ? { timestampServerUrl } : {}),
       concurrency: parseConcurrency(raw)
     },
@@ -213,26 +285,48 @@ const NOT_RE2 = /\\[1-9]|\(\?<?[=!]/
 
 function checkRegexp(name: string, pattern: string, logger: Logger): string {
   if (NOT_RE2.test(pattern)) {
-    throw new InputError('INPUT_INVALID_REGEXP', `input "${name}" uses a backreference or lookaround, which cosign's RE2 engine rejects: ${JSON.stringify(pattern)}`)
+    throw new InputError(
+      'INPUT_INVALID_REGEXP',
+      `input "${name}" uses a backreference or lookaround, which cosign's RE2 engine rejects: ${JSON.stringify(pattern)}`
+    )
   }
   let re: RegExp
   try {
     re = new RegExp(`^(?:${pattern})$`)
   } catch (e) {
-    throw new InputError('INPUT_INVALID_REGEXP', `input "${name}" is not a valid regular expression: ${JSON.stringify(pattern)}`, { cause: e })
+    throw new InputError(
+      'INPUT_INVALID_REGEXP',
+      `input "${name}" is not a valid regular expression: ${JSON.stringify(pattern)}`,
+      { cause: e }
+    )
   }
-  const strangers = ['', 'x', 'https://github.com/attacker/repo/.github/workflows/evil.yml@refs/heads/main', 'attacker@example.com', 'https://attacker.example']
+  const strangers = [
+    '',
+    'x',
+    'https://github.com/attacker/repo/.github/workflows/evil.yml@refs/heads/main',
+    'attacker@example.com',
+    'https://attacker.example'
+  ]
   if (strangers.some(s => re.test(s))) {
-    logger.warn(`input "${name}" ${JSON.stringify(pattern)} is over-broad: it accepts identities from anyone. Anchor it to your organisation, e.g. ^https://github\\.com/ORG/REPO/\\.github/workflows/.+@refs/tags/.+$`)
+    logger.warn(
+      `input "${name}" ${JSON.stringify(pattern)} is over-broad: it accepts identities from anyone. Anchor it to your organisation, e.g. ^https://github\\.com/ORG/REPO/\\.github/workflows/.+@refs/tags/.+$`
+    )
   }
   return pattern
 }
 
-function exactOrRegexp(raw: RawInputs, name: string, logger: Logger): { exact?: string; regexp?: string } | undefined {
+function exactOrRegexp(
+  raw: RawInputs,
+  name: string,
+  logger: Logger
+): { exact?: string; regexp?: string } | undefined {
   const exact = val(raw, name)
   const regexp = val(raw, `${name}-regexp`)
   if (exact && regexp) {
-    throw new InputError('INPUT_CONFLICT', `inputs "${name}" and "${name}-regexp" are mutually exclusive`)
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `inputs "${name}" and "${name}-regexp" are mutually exclusive`
+    )
   }
   if (exact) return { exact }
   if (regexp) return { regexp: checkRegexp(`${name}-regexp`, regexp, logger) }
@@ -245,6 +339,7 @@ export interface VerifyInputs {
   registryUsername?: string
   registryPassword?: string
   allowHttpRegistry: boolean
+  retryBudgetMs?: number
 }
 
 const IDENTITY_REMEDY = [
@@ -254,7 +349,11 @@ const IDENTITY_REMEDY = [
   'or, for a key pair: key: cosign.pub'
 ].join('\n')
 
-export async function toVerifyInputs(raw: RawInputs, env: NodeJS.ProcessEnv, logger: Logger): Promise<VerifyInputs> {
+export async function toVerifyInputs(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv,
+  logger: Logger
+): Promise<VerifyInputs> {
   const identity = exactOrRegexp(raw, 'certificate-identity', logger)
   const issuer = exactOrRegexp(raw, 'certificate-oidc-issuer', logger)
   const keyRef = val(raw, 'key')
@@ -264,7 +363,10 @@ export async function toVerifyInputs(raw: RawInputs, env: NodeJS.ProcessEnv, log
       .filter((e): e is [string, string] => e[1] !== undefined)
   )
   if (keyRef && (identity || issuer)) {
-    throw new InputError('INPUT_CONFLICT', 'input "key" cannot be combined with certificate-identity / certificate-oidc-issuer: a key pair has no certificate identity')
+    throw new InputError(
+      'INPUT_CONFLICT',
+      'input "key" cannot be combined with certificate-identity / certificate-oidc-issuer: a key pair has no certificate identity'
+    )
   }
   if (!keyRef && (!identity || !issuer)) {
     throw new InputError(
@@ -275,7 +377,10 @@ export async function toVerifyInputs(raw: RawInputs, env: NodeJS.ProcessEnv, log
   }
   const insecureIgnoreTlog = parseBoolean(raw, 'insecure-ignore-tlog', false)
   if (insecureIgnoreTlog && !keyRef) {
-    throw new InputError('INPUT_CONFLICT', '"insecure-ignore-tlog" is only allowed with "key": keyless certificates expire in minutes and need the log to date the signature')
+    throw new InputError(
+      'INPUT_CONFLICT',
+      '"insecure-ignore-tlog" is only allowed with "key": keyless certificates expire in minutes and need the log to date the signature'
+    )
   }
   const policy: VerificationPolicy = {
     ...(identity ? { identity } : {}),
@@ -287,8 +392,12 @@ export async function toVerifyInputs(raw: RawInputs, env: NodeJS.ProcessEnv, log
   const registryPassword = val(raw, 'registry-password')
   registerSecret(registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
-  const publicKey = keyRef ? await readKey(keyRef, env, 'input "key"') : undefined
+  const publicKey = keyRef
+    ? await readKey(keyRef, env, 'input "key"')
+    : undefined
+  const retryBudgetMs = parseRetryBudgetMs(raw)
   return {
+    ...(retryBudgetMs ? { retryBudgetMs } : {}),
     options: {
       images: parseList(val(raw, 'images') ?? ''),
       recursive: parseBoolean(raw, 'recursive', false),

@@ -51,7 +51,9 @@ export function buildSimpleSigningPayload(
 export class PayloadError extends AppError {}
 
 /** Strict parse, with the shape containers/image demands. */
-export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningPayload {
+export function parseSimpleSigningPayload(
+  bytes: Uint8Array
+): SimpleSigningPayload {
   let v: unknown
   try {
     v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

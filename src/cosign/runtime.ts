@@ -52,7 +52,10 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   registerSecret(o.registryPassword)
   const explicit =
     o.registryUsername !== undefined || o.registryPassword !== undefined
-      ? { username: o.registryUsername ?? '', password: o.registryPassword ?? '' }
+      ? {
+          username: o.registryUsername ?? '',
+          password: o.registryPassword ?? ''
+        }
       : undefined
   const clients = new Map<string, RegistryClient>()
   const registryFor = (registry: string): RegistryClient => {
@@ -77,7 +80,9 @@ export function createRuntime(o: RuntimeOptions): Runtime {
 }
 
 /** The trusted root from a file, or the embedded public-good root. */
-export async function loadTrustMaterial(path: string | undefined): Promise<TrustMaterial> {
+export async function loadTrustMaterial(
+  path: string | undefined
+): Promise<TrustMaterial> {
   if (!path) return publicGoodTrustMaterial()
   let text: string
   try {

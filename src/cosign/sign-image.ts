@@ -121,7 +121,10 @@ interface Prepared {
 }
 
 /** Splits `registry/repository` (a reference without tag or digest). */
-function splitRepository(value: string): { registry: string; repository: string } {
+function splitRepository(value: string): {
+  registry: string
+  repository: string
+} {
   const slash = value.indexOf('/')
   if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
   return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
@@ -129,11 +132,15 @@ function splitRepository(value: string): { registry: string; repository: string 
 
 function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
-    if (e instanceof AppError && e.message.includes('nothing was pushed')) throw e
+    if (e instanceof AppError && e.message.includes('nothing was pushed'))
+      throw e
     throw new SignError(
       e instanceof AppError ? e.code : 'SIGN_FAILED',
       `${what} failed (${service}); nothing was pushed to the registry: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e, ...(e instanceof AppError && e.remedy ? { remedy: e.remedy } : {}) }
+      {
+        cause: e,
+        ...(e instanceof AppError && e.remedy ? { remedy: e.remedy } : {})
+      }
     )
   })
 }
@@ -161,7 +168,8 @@ export async function signImages(
       logger
     )
   )
-  for (const t of targets) logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
+  for (const t of targets)
+    logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
 
   // 2. One signing identity for the whole run.
   let signer: RunSigner
@@ -169,7 +177,8 @@ export async function signImages(
     signer = await createKeyPairSigner(options.key.pem, options.key.password)
     logger.info('signing with the given key pair')
   } else {
-    if (!deps.identity) throw new TypeError('keyless signing needs an identity provider')
+    if (!deps.identity)
+      throw new TypeError('keyless signing needs an identity provider')
     const identity = deps.identity
     signer = await logger.group('Getting a signing certificate', () =>
       step(
@@ -198,14 +207,20 @@ export async function signImages(
     mapLimit(targets, options.concurrency, async target => {
       const signatures: PreparedSignature[] = []
       if (options.format !== 'bundle') {
-        signatures.push(await prepareLegacy(target, signer, options, rekor, tsa))
+        signatures.push(
+          await prepareLegacy(target, signer, options, rekor, tsa)
+        )
       }
       if (options.format !== 'legacy') {
-        signatures.push(await prepareBundle(target, signer, options, rekor, tsa))
+        signatures.push(
+          await prepareBundle(target, signer, options, rekor, tsa)
+        )
       }
       for (const s of signatures) {
         if (s.logIndex !== undefined) {
-          logger.info(`${target.descriptor.digest}: ${s.format} signature logged at index ${s.logIndex}`)
+          logger.info(
+            `${target.descriptor.digest}: ${s.format} signature logged at index ${s.logIndex}`
+          )
         }
       }
       return { target, signatures } satisfies Prepared
@@ -233,7 +248,9 @@ export async function signImages(
             duplicate: r.duplicate,
             ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
           })
-          logger.info(`${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag}`)
+          logger.info(
+            `${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag}`
+          )
         }
         if (s.bundle) {
           const r = await new ReferrerStore(client, logger).write(
@@ -249,7 +266,9 @@ export async function signImages(
             via: r.via,
             ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
           })
-          logger.info(`${target.descriptor.digest}: bundle referrer written to ${r.location}`)
+          logger.info(
+            `${target.descriptor.digest}: bundle referrer written to ${r.location}`
+          )
         }
       }
       return {
@@ -319,7 +338,11 @@ async function prepareLegacy(
   tsa: TsaClient | undefined
 ): Promise<PreparedSignature> {
   const digest = target.descriptor.digest
-  const payload = buildSimpleSigningPayload(target.repository, digest, options.annotations)
+  const payload = buildSimpleSigningPayload(
+    target.repository,
+    digest,
+    options.annotations
+  )
   const signature = signer.key.sign(payload)
   const annotations: Record<string, string> = {
     [ANNOTATION_SIGNATURE]: toBase64(signature)
@@ -365,14 +388,19 @@ async function prepareBundle(
 ): Promise<PreparedSignature> {
   const digest = target.descriptor.digest
   const statement = buildSignStatement(digest, options.annotations)
-  const signature = signer.key.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement))
+  const signature = signer.key.sign(
+    preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
+  )
   const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
   const tlogEntries: TransparencyLogEntry[] = []
   if (rekor) {
     tlogEntries.push(
       await logEntry(
         rekor,
-        buildDsseEntry({ envelopeJson: JSON.stringify(envelope), verifierPem: signer.verifierPem }),
+        buildDsseEntry({
+          envelopeJson: JSON.stringify(envelope),
+          verifierPem: signer.verifierPem
+        }),
         options,
         digest
       )
@@ -395,5 +423,9 @@ async function prepareBundle(
     }
   }
   const logIndex = tlogEntries[0] ? Number(tlogEntries[0].logIndex) : undefined
-  return { format: 'bundle', bundle, ...(logIndex !== undefined ? { logIndex } : {}) }
+  return {
+    format: 'bundle',
+    bundle,
+    ...(logIndex !== undefined ? { logIndex } : {})
+  }
 }

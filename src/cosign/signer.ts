@@ -54,7 +54,10 @@ export interface RunSigner {
   keyHint: string
 }
 
-export async function createKeyPairSigner(pem: string, password: string | undefined): Promise<RunSigner> {
+export async function createKeyPairSigner(
+  pem: string,
+  password: string | undefined
+): Promise<RunSigner> {
   const key = parsePrivateKey(pem, password)
   return {
     key,
@@ -72,7 +75,9 @@ export interface KeylessSignerOptions {
   now: () => Date
 }
 
-export async function createKeylessSigner(o: KeylessSignerOptions): Promise<RunSigner> {
+export async function createKeylessSigner(
+  o: KeylessSignerOptions
+): Promise<RunSigner> {
   const token = await o.identity.getToken()
   const claims = decodeJwtClaims(token)
   const challenge = challengeClaim(claims)
@@ -84,10 +89,15 @@ export async function createKeylessSigner(o: KeylessSignerOptions): Promise<RunS
     publicKeyPem: key.publicKeyPem,
     proofOfPossession: proof
   })
-  const blocks = chainPem.flatMap(p => parsePemBlocks(p)).filter(b => b.label === 'CERTIFICATE')
+  const blocks = chainPem
+    .flatMap(p => parsePemBlocks(p))
+    .filter(b => b.label === 'CERTIFICATE')
   const leaf = blocks[0]
   if (!leaf) {
-    throw new SignError('FULCIO_RESPONSE_INVALID', `Fulcio at ${o.fulcioUrl} returned no certificate`)
+    throw new SignError(
+      'FULCIO_RESPONSE_INVALID',
+      `Fulcio at ${o.fulcioUrl} returned no certificate`
+    )
   }
   const parsed = parseCertificate(leaf.der)
   if (!equalBytes(parsed.publicKeySpki, key.publicKeySpki)) {

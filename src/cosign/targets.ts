@@ -33,7 +33,10 @@ export interface ResolveTargetsOptions {
   inputName: string
 }
 
-const INDEX_TYPES = new Set<string>([MEDIA_TYPES.OCI_INDEX, MEDIA_TYPES.DOCKER_MANIFEST_LIST])
+const INDEX_TYPES = new Set<string>([
+  MEDIA_TYPES.OCI_INDEX,
+  MEDIA_TYPES.DOCKER_MANIFEST_LIST
+])
 
 /** Splits a multiline or comma-separated list, docker getInputList style. */
 export function parseList(value: string): string[] {
@@ -43,7 +46,10 @@ export function parseList(value: string): string[] {
     .filter(s => s.length > 0 && !s.startsWith('#'))
 }
 
-export function parseReferences(images: readonly string[], inputName: string): Reference[] {
+export function parseReferences(
+  images: readonly string[],
+  inputName: string
+): Reference[] {
   if (images.length === 0) {
     throw new InputError(
       'INPUT_NO_IMAGES',
@@ -58,7 +64,11 @@ export function parseReferences(images: readonly string[], inputName: string): R
       throw new InputError(
         'INPUT_INVALID_REFERENCE',
         `"${inputName}" has an invalid image reference ${JSON.stringify(image)}: ${e instanceof Error ? e.message : String(e)}`,
-        { cause: e, remedy: 'Use registry/repository:tag or registry/repository@sha256:<64 hex>.' }
+        {
+          cause: e,
+          remedy:
+            'Use registry/repository:tag or registry/repository@sha256:<64 hex>.'
+        }
       )
     }
   })
@@ -73,7 +83,10 @@ export async function resolveTargets(
   const resolved = await mapLimit(refs, options.concurrency, async (ref, i) => {
     const input = options.images[i] ?? ''
     const client = registryFor(ref.registry)
-    const descriptor = await client.resolve(ref.repository, ref.digest ?? ref.tag ?? 'latest')
+    const descriptor = await client.resolve(
+      ref.repository,
+      ref.digest ?? ref.tag ?? 'latest'
+    )
     if (ref.digest && descriptor.digest !== ref.digest) {
       throw new InputError(
         'INPUT_DIGEST_MISMATCH',
@@ -101,9 +114,17 @@ export async function resolveTargets(
           input: `${input} (${p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : child.digest})`,
           ref: { ...ref, tag: undefined, digest: child.digest },
           repository: target.repository,
-          descriptor: { mediaType: child.mediaType, size: child.size, digest: child.digest },
+          descriptor: {
+            mediaType: child.mediaType,
+            size: child.size,
+            digest: child.digest
+          },
           parent: descriptor.digest,
-          ...(p ? { platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` } : {})
+          ...(p
+            ? {
+                platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`
+              }
+            : {})
         })
       }
     }

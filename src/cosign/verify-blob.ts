@@ -41,8 +41,16 @@ export function verifyBlob(o: VerifyBlobOptions): VerificationResult {
   const artifactForEntity =
     'bytes' in o.artifact
       ? { bytes: o.artifact.bytes }
-      : { digest: { algorithm: o.artifact.digest.algorithm, value: fromHex(o.artifact.digest.hex) } }
-  const entity = toSignedEntity(bundle, bundle.dsseEnvelope ? undefined : artifactForEntity)
+      : {
+          digest: {
+            algorithm: o.artifact.digest.algorithm,
+            value: fromHex(o.artifact.digest.hex)
+          }
+        }
+  const entity = toSignedEntity(
+    bundle,
+    bundle.dsseEnvelope ? undefined : artifactForEntity
+  )
   const result = verifySignedEntity(entity, {
     trust: o.trust,
     policy: o.policy,
@@ -51,12 +59,16 @@ export function verifyBlob(o: VerifyBlobOptions): VerificationResult {
   })
   if (bundle.dsseEnvelope) {
     // For DSSE the artifact is bound through the in-toto statement's subjects.
-    const statement = parseInTotoStatement(result.payload ?? fromBase64(bundle.dsseEnvelope.payload))
+    const statement = parseInTotoStatement(
+      result.payload ?? fromBase64(bundle.dsseEnvelope.payload)
+    )
     const want =
       'bytes' in o.artifact
         ? { alg: 'sha256', hex: sha256Hex(o.artifact.bytes) }
         : { alg: o.artifact.digest.algorithm, hex: o.artifact.digest.hex }
-    const named = statement.subject.some(s => s.digest[want.alg]?.toLowerCase() === want.hex)
+    const named = statement.subject.some(
+      s => s.digest[want.alg]?.toLowerCase() === want.hex
+    )
     if (!named) {
       throw new VerificationError(
         'ARTIFACT_DIGEST_MISMATCH',
@@ -66,4 +78,3 @@ export function verifyBlob(o: VerifyBlobOptions): VerificationResult {
   }
   return result
 }
-

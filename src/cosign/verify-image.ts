@@ -80,12 +80,19 @@ export interface VerifyResult {
 // Most specific first: a policy mismatch tells the user more than "bad SET".
 function specificity(e: AppError): number {
   if (e instanceof PolicyError) return 3
-  if (e.code === 'CLAIM_DIGEST_MISMATCH' || e.code === 'CLAIM_ANNOTATION_MISMATCH') return 2
+  if (
+    e.code === 'CLAIM_DIGEST_MISMATCH' ||
+    e.code === 'CLAIM_ANNOTATION_MISMATCH'
+  )
+    return 2
   if (e instanceof VerificationError) return 1
   return 0
 }
 
-function splitRepository(value: string): { registry: string; repository: string } {
+function splitRepository(value: string): {
+  registry: string
+  repository: string
+} {
   const slash = value.indexOf('/')
   if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
   return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
@@ -93,7 +100,11 @@ function splitRepository(value: string): { registry: string; repository: string 
 
 function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e
-  return new AppError('VERIFY_FAILED', e instanceof Error ? e.message : String(e), { cause: e })
+  return new AppError(
+    'VERIFY_FAILED',
+    e instanceof Error ? e.message : String(e),
+    { cause: e }
+  )
 }
 
 export async function verifyImages(
@@ -147,7 +158,10 @@ async function verifyTarget(
     )
   }
 
-  for (const cand of await new ReferrerStore(client, deps.logger).read(repository, digest)) {
+  for (const cand of await new ReferrerStore(client, deps.logger).read(
+    repository,
+    digest
+  )) {
     const c: CandidateReport = {
       format: 'bundle',
       location: `${registry}/${repository}@${cand.descriptor.digest}`,
@@ -167,14 +181,21 @@ async function verifyTarget(
   }
 
   const legacyWhere = `${registry}/${repository}:${digest.replace(':', '-')}.sig`
-  for (const cand of await new LegacyTagStore(client, deps.logger).read(repository, digest)) {
+  for (const cand of await new LegacyTagStore(client, deps.logger).read(
+    repository,
+    digest
+  )) {
     const c: CandidateReport = {
       format: 'legacy',
       location: `${legacyWhere}#${cand.descriptor.digest}`,
       ok: false
     }
     if (cand.error !== undefined || !cand.payload) {
-      record(c, cand.error ?? new AppError('SIGNATURE_LAYER_INVALID', 'payload unreadable'))
+      record(
+        c,
+        cand.error ??
+          new AppError('SIGNATURE_LAYER_INVALID', 'payload unreadable')
+      )
       continue
     }
     try {
@@ -262,10 +283,18 @@ function verifyBundleCandidate(
   if (!statementNamesDigest(statement, digest)) {
     throw new VerificationError(
       'CLAIM_DIGEST_MISMATCH',
-      `the signed statement does not name ${digest} (it names ${statement.subject.map(s => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(',')).join('; ')})`
+      `the signed statement does not name ${digest} (it names ${statement.subject
+        .map(s =>
+          Object.entries(s.digest)
+            .map(([a, h]) => `${a}:${h}`)
+            .join(',')
+        )
+        .join('; ')})`
     )
   }
-  const subject = statement.subject.find(s => s.digest.sha256 === digest.replace(/^sha256:/, ''))
+  const subject = statement.subject.find(
+    s => s.digest.sha256 === digest.replace(/^sha256:/, '')
+  )
   for (const [k, v] of Object.entries(options.annotations)) {
     const got = subject?.annotations?.[k]
     if (got !== v) {
@@ -299,7 +328,9 @@ function verifyBundleCandidate(
 }
 
 /** The error to fail with: the first failing image's most specific reason. */
-export function verificationFailure(result: VerifyResult): AppError | undefined {
+export function verificationFailure(
+  result: VerifyResult
+): AppError | undefined {
   const failed = result.images.filter(i => !i.verified)
   if (failed.length === 0) return undefined
   const first = failed[0]?.error

@@ -47,7 +47,10 @@ export function variableName(input: string): string {
   return `SIGIL_${input.toUpperCase().replace(/-/g, '_')}`
 }
 
-export function readGitlabInputs(names: readonly string[], env: NodeJS.ProcessEnv): RawInputs {
+export function readGitlabInputs(
+  names: readonly string[],
+  env: NodeJS.ProcessEnv
+): RawInputs {
   return Object.fromEntries(names.map(n => [n, env[variableName(n)]]))
 }
 
@@ -62,11 +65,15 @@ function gitlabLogger(out: (s: string) => void, debug: boolean): Logger {
     warn: m => out(`${ESC}[33mwarning: ${redact(m)}${ESC}[0m\n`),
     group: async (name, fn) => {
       const id = `sigil_${++n}`
-      out(`${ESC}[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=false]\r${ESC}[0K${name}\n`)
+      out(
+        `${ESC}[0Ksection_start:${Math.floor(Date.now() / 1000)}:${id}[collapsed=false]\r${ESC}[0K${name}\n`
+      )
       try {
         return await fn()
       } finally {
-        out(`${ESC}[0Ksection_end:${Math.floor(Date.now() / 1000)}:${id}\r${ESC}[0K\n`)
+        out(
+          `${ESC}[0Ksection_end:${Math.floor(Date.now() / 1000)}:${id}\r${ESC}[0K\n`
+        )
       }
     }
   }
@@ -85,26 +92,42 @@ export function expectedGitlabIdentity(token: string): string | undefined {
 
 function dotenv(values: Record<string, string>): string {
   // dotenv reports take one line per variable: lists are space-separated.
-  return Object.entries(values)
-    .map(([k, v]) => `${k}=${v.replace(/[\r\n]+/g, ' ').trim()}`)
-    .join('\n') + '\n'
+  return (
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v.replace(/[\r\n]+/g, ' ').trim()}`)
+      .join('\n') + '\n'
+  )
 }
 
-async function sign(env: NodeJS.ProcessEnv, log: Logger, out: (s: string) => void): Promise<void> {
+async function sign(
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  out: (s: string) => void
+): Promise<void> {
   const inputs = await toSignInputs(readGitlabInputs(SIGN_INPUTS, env), env)
   let identity
   if (!inputs.options.key) {
-    if (inputs.identityToken) identity = new StaticIdentityProvider(inputs.identityToken)
-    else if (env.SIGSTORE_ID_TOKEN) identity = new EnvIdentityProvider('SIGSTORE_ID_TOKEN')
+    if (inputs.identityToken)
+      identity = new StaticIdentityProvider(inputs.identityToken)
+    else if (env.SIGSTORE_ID_TOKEN)
+      identity = new EnvIdentityProvider('SIGSTORE_ID_TOKEN')
     else {
-      throw new AppError('IDENTITY_TOKEN_UNAVAILABLE', 'keyless signing needs SIGSTORE_ID_TOKEN, and the job has none', {
-        remedy: GITLAB_ID_TOKEN_REMEDY
-      })
+      throw new AppError(
+        'IDENTITY_TOKEN_UNAVAILABLE',
+        'keyless signing needs SIGSTORE_ID_TOKEN, and the job has none',
+        {
+          remedy: GITLAB_ID_TOKEN_REMEDY
+        }
+      )
     }
-    const expected = expectedGitlabIdentity(inputs.identityToken ?? env.SIGSTORE_ID_TOKEN ?? '')
+    const expected = expectedGitlabIdentity(
+      inputs.identityToken ?? env.SIGSTORE_ID_TOKEN ?? ''
+    )
     if (expected) {
       log.info(`Signing identity: ${expected}`)
-      log.info(`Verify with: certificate-identity: ${expected}  certificate-oidc-issuer: ${env.CI_SERVER_URL ?? 'https://gitlab.com'}`)
+      log.info(
+        `Verify with: certificate-identity: ${expected}  certificate-oidc-issuer: ${env.CI_SERVER_URL ?? 'https://gitlab.com'}`
+      )
     }
   }
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
@@ -112,46 +135,88 @@ async function sign(env: NodeJS.ProcessEnv, log: Logger, out: (s: string) => voi
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
     env,
-    ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-    ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry
+    ...(inputs.registryUsername
+      ? { registryUsername: inputs.registryUsername }
+      : {}),
+    ...(inputs.registryPassword
+      ? { registryPassword: inputs.registryPassword }
+      : {}),
+    allowHttpRegistry: inputs.allowHttpRegistry,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
   })
   const result = await signImages(
     { ...inputs.options, trust },
-    { http: runtime.http, logger: log, registryFor: runtime.registryFor, ...(identity ? { identity } : {}) }
+    {
+      http: runtime.http,
+      logger: log,
+      registryFor: runtime.registryFor,
+      ...(identity ? { identity } : {})
+    }
   )
-  const indexes = [...new Set(result.images.flatMap(i => i.signatures.map(s => s.logIndex)).filter(n => n !== undefined))]
+  const indexes = [
+    ...new Set(
+      result.images
+        .flatMap(i => i.signatures.map(s => s.logIndex))
+        .filter(n => n !== undefined)
+    )
+  ]
   await writeFile(
     env.SIGIL_DOTENV ?? 'sigil.env',
     dotenv({
       SIGIL_DIGESTS: result.images.map(i => i.digest).join(' '),
-      SIGIL_SIGNATURES: result.images.flatMap(i => i.signatures.map(s => s.location)).join(' '),
+      SIGIL_SIGNATURES: result.images
+        .flatMap(i => i.signatures.map(s => s.location))
+        .join(' '),
       SIGIL_REKOR_LOG_INDEXES: indexes.join(' '),
       SIGIL_CERTIFICATE_IDENTITY: result.identity?.subject ?? '',
       SIGIL_CERTIFICATE_ISSUER: result.identity?.issuer ?? ''
     })
   )
-  await writeFile(env.SIGIL_RESULT_FILE ?? 'sigil-result.json', `${JSON.stringify(result, null, 2)}\n`)
+  await writeFile(
+    env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
+    `${JSON.stringify(result, null, 2)}\n`
+  )
   out(`signed ${result.images.length} image(s)\n`)
 }
 
 async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
-  const inputs = await toVerifyInputs(readGitlabInputs(VERIFY_INPUTS, env), env, log)
+  const inputs = await toVerifyInputs(
+    readGitlabInputs(VERIFY_INPUTS, env),
+    env,
+    log
+  )
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   const runtime = createRuntime({
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
     env,
-    ...(inputs.registryUsername ? { registryUsername: inputs.registryUsername } : {}),
-    ...(inputs.registryPassword ? { registryPassword: inputs.registryPassword } : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry
+    ...(inputs.registryUsername
+      ? { registryUsername: inputs.registryUsername }
+      : {}),
+    ...(inputs.registryPassword
+      ? { registryPassword: inputs.registryPassword }
+      : {}),
+    allowHttpRegistry: inputs.allowHttpRegistry,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
   })
-  const result = await verifyImages({ ...inputs.options, trust }, { logger: log, registryFor: runtime.registryFor })
-  const identities = new Set(result.images.flatMap(i => i.candidates.filter(c => c.ok && c.identity).map(c => c.identity?.subject ?? '')))
+  const result = await verifyImages(
+    { ...inputs.options, trust },
+    { logger: log, registryFor: runtime.registryFor }
+  )
+  const identities = new Set(
+    result.images.flatMap(i =>
+      i.candidates
+        .filter(c => c.ok && c.identity)
+        .map(c => c.identity?.subject ?? '')
+    )
+  )
   await writeFile(
     env.SIGIL_DOTENV ?? 'sigil.env',
     dotenv({
-      SIGIL_VERIFIED: result.images.filter(i => i.verified).map(i => i.digest).join(' '),
+      SIGIL_VERIFIED: result.images
+        .filter(i => i.verified)
+        .map(i => i.digest)
+        .join(' '),
       SIGIL_IDENTITIES: [...identities].join(' ')
     })
   )
@@ -163,22 +228,40 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   if (failure) throw failure
 }
 
-export async function runGitlabWith(argv: string[], env: NodeJS.ProcessEnv, out: (s: string) => void): Promise<number> {
-  const log = gitlabLogger(out, env.SIGIL_DEBUG === 'true' || env.CI_DEBUG_TRACE === 'true')
+export async function runGitlabWith(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (s: string) => void
+): Promise<number> {
+  const log = gitlabLogger(
+    out,
+    env.SIGIL_DEBUG === 'true' || env.CI_DEBUG_TRACE === 'true'
+  )
   try {
     const command = argv[0]
     if (command === 'sign') await sign(env, log, out)
     else if (command === 'verify') await verify(env, log)
-    else throw new AppError('USAGE', `usage: sigil-gitlab sign|verify (got ${JSON.stringify(command ?? '')})`)
+    else
+      throw new AppError(
+        'USAGE',
+        `usage: sigil-gitlab sign|verify (got ${JSON.stringify(command ?? '')})`
+      )
     return 0
   } catch (e) {
     const code = e instanceof AppError ? e.code : undefined
-    out(`${ESC}[31mERROR${code ? ` [${code}]` : ''}: ${redact(describeError(e))}${ESC}[0m\n`)
-    for (const c of causeChain(e).slice(1)) log.debug(`caused by: ${c instanceof Error ? c.message : String(c)}`)
+    out(
+      `${ESC}[31mERROR${code ? ` [${code}]` : ''}: ${redact(describeError(e))}${ESC}[0m\n`
+    )
+    for (const c of causeChain(e).slice(1))
+      log.debug(`caused by: ${c instanceof Error ? c.message : String(c)}`)
     return code ? Math.max(1, exitCodeFor(code)) : 1
   }
 }
 
 export async function runGitlab(): Promise<void> {
-  process.exitCode = await runGitlabWith(process.argv.slice(2), process.env, s => process.stdout.write(s))
+  process.exitCode = await runGitlabWith(
+    process.argv.slice(2),
+    process.env,
+    s => process.stdout.write(s)
+  )
 }

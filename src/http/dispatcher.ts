@@ -95,15 +95,17 @@ export class RoutingDispatcher extends Dispatcher {
     return this.#pick(options.origin).dispatch(options, handler)
   }
 
-  override async close(): Promise<void> {
-    await Promise.all(
-      [this.#direct, this.#httpProxy, this.#httpsProxy].map(d => d?.close())
+  #all(): Dispatcher[] {
+    return [this.#direct, this.#httpProxy, this.#httpsProxy].filter(
+      (d): d is NonNullable<typeof d> => d !== undefined
     )
   }
 
+  override async close(): Promise<void> {
+    await Promise.all(this.#all().map(d => d.close()))
+  }
+
   override async destroy(): Promise<void> {
-    await Promise.all(
-      [this.#direct, this.#httpProxy, this.#httpsProxy].map(d => d?.destroy())
-    )
+    await Promise.all(this.#all().map(d => d.destroy()))
   }
 }

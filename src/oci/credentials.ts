@@ -93,7 +93,7 @@ async function readDockerConfig(
     const parsed = JSON.parse(text) as unknown
     if (typeof parsed !== 'object' || parsed === null)
       throw new Error('not a JSON object')
-    return parsed as DockerConfig
+    return parsed
   } catch (e) {
     throw new RegistryError(
       'REGISTRY_CREDENTIALS_INVALID',
@@ -221,7 +221,7 @@ function execHelper(
 ): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, ['get'], {
-      env: env as NodeJS.ProcessEnv,
+      env: env,
       stdio: ['pipe', 'pipe', 'pipe']
     })
     // Our own timer: spawn's `timeout` option leaks its timer on ENOENT.

@@ -161,7 +161,7 @@ function fallbackIndex(
 function parseOwnManifest(bytes: Uint8Array): Partial<ImageManifest> {
   try {
     const m = JSON.parse(new TextDecoder().decode(bytes)) as unknown
-    if (typeof m === 'object' && m !== null) return m as Partial<ImageManifest>
+    if (typeof m === 'object' && m !== null) return m
   } catch {
     // fall through
   }

@@ -18,7 +18,9 @@ export function fromBase64(s: string): Uint8Array {
 
 /** Strict standard base64 check (what Rekor and cosign write). */
 export function isBase64(s: string): boolean {
-  return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)
+  return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(
+    s
+  )
 }
 
 export function toBase64Url(b: Uint8Array): string {
@@ -34,7 +36,10 @@ export function fromHex(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'))
 }
 
-export function digest(alg: HashAlgorithm, data: Uint8Array | string): Uint8Array {
+export function digest(
+  alg: HashAlgorithm,
+  data: Uint8Array | string
+): Uint8Array {
   return new Uint8Array(createHash(alg).update(data).digest())
 }
 

@@ -14,7 +14,10 @@ export class AppError extends Error {
   readonly remedy: string | undefined
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause }
+    )
     this.name = new.target.name
     this.code = code
     this.remedy = options.remedy

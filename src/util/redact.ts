@@ -2,7 +2,8 @@
 // parameters from URLs, and replaces registered secret values anywhere in a
 // string. Adapters also hand secrets to their platform's masking.
 
-const SECRET_PARAMS = /^(?:token|access_token|refresh_token|password|passwd|secret|sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|code|client_secret|jwt|id_token)$/i
+const SECRET_PARAMS =
+  /^(?:token|access_token|refresh_token|password|passwd|secret|sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|code|client_secret|jwt|id_token)$/i
 
 const registered = new Set<string>()
 
@@ -34,6 +35,9 @@ export function redact(text: string): string {
   for (const s of registered) out = out.split(s).join('***')
   out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, '$1 ***')
   // JWT-shaped strings (three base64url parts, the first an encoded JSON header)
-  out = out.replace(/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '***')
+  out = out.replace(
+    /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
+    '***'
+  )
   return out
 }

@@ -10,8 +10,25 @@ const spec = {
 }
 
 test('flags, booleans with =false, repeatable -a, positionals', () => {
-  const p = parseArgs(['--key', 'k', '--recursive', '--tlog-upload=false', '-a', 'x=1', '-a=y=2', 'img1', 'img2'], spec)
-  assert.deepEqual(p.flags, { key: 'k', recursive: 'true', 'tlog-upload': 'false' })
+  const p = parseArgs(
+    [
+      '--key',
+      'k',
+      '--recursive',
+      '--tlog-upload=false',
+      '-a',
+      'x=1',
+      '-a=y=2',
+      'img1',
+      'img2'
+    ],
+    spec
+  )
+  assert.deepEqual(p.flags, {
+    key: 'k',
+    recursive: 'true',
+    'tlog-upload': 'false'
+  })
   assert.deepEqual(p.multi, { annotations: ['x=1', 'y=2'] })
   assert.deepEqual(p.positionals, ['img1', 'img2'])
 })

@@ -1,6 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseAnnotations, parseBoolean, toSignInputs, toVerifyInputs } from '../../../src/cosign/inputs.ts'
+import {
+  parseAnnotations,
+  parseBoolean,
+  toSignInputs,
+  toVerifyInputs
+} from '../../../src/cosign/inputs.ts'
 import { parseList } from '../../../src/cosign/targets.ts'
 import { exitCodeFor } from '../../../src/cosign/exit-codes.ts'
 import { MemoryLogger } from '../../../src/util/index.ts'
@@ -12,55 +17,124 @@ test('lists accept newlines and commas, skip blanks and comments', () => {
 test('booleans follow the YAML 1.2 core schema, like core.getBooleanInput', () => {
   assert.equal(parseBoolean({ x: 'True' }, 'x', false), true)
   assert.equal(parseBoolean({ x: '' }, 'x', true), true)
-  assert.throws(() => parseBoolean({ x: 'yes' }, 'x', false), { code: 'INPUT_INVALID_BOOLEAN' })
+  assert.throws(() => parseBoolean({ x: 'yes' }, 'x', false), {
+    code: 'INPUT_INVALID_BOOLEAN'
+  })
 })
 
 test('annotations are key=value', () => {
-  assert.deepEqual(parseAnnotations({ annotations: 'env=prod\nteam = a=b' }), { env: 'prod', team: 'a=b' })
-  assert.throws(() => parseAnnotations({ annotations: 'novalue' }), { code: 'INPUT_INVALID_ANNOTATION' })
+  assert.deepEqual(parseAnnotations({ annotations: 'env=prod\nteam = a=b' }), {
+    env: 'prod',
+    team: 'a=b'
+  })
+  assert.throws(() => parseAnnotations({ annotations: 'novalue' }), {
+    code: 'INPUT_INVALID_ANNOTATION'
+  })
 })
 
 test('sign inputs: defaults, validation before any network call', async () => {
-  const s = await toSignInputs({ images: 'r.io/a@sha256:' + 'a'.repeat(64) }, {})
+  const s = await toSignInputs(
+    { images: 'r.io/a@sha256:' + 'a'.repeat(64) },
+    {}
+  )
   assert.equal(s.options.format, 'legacy')
   assert.equal(s.options.tlogUpload, true)
   assert.equal(s.options.fulcioUrl, 'https://fulcio.sigstore.dev')
-  await assert.rejects(toSignInputs({ format: 'x' }, {}), { code: 'INPUT_INVALID_FORMAT' })
-  await assert.rejects(toSignInputs({ 'rekor-url': 'http://rekor.example' }, {}), { code: 'INPUT_INVALID_URL' })
-  await assert.rejects(toSignInputs({ concurrency: '0' }, {}), { code: 'INPUT_INVALID_NUMBER' })
-  await assert.rejects(toSignInputs({ 'signature-repository': 'UPPER/x' }, {}), { code: 'INPUT_INVALID_REPOSITORY' })
-  await assert.rejects(toSignInputs({ key: 'env://NOPE' }, {}), { code: 'INPUT_KEY_UNAVAILABLE' })
-  await assert.rejects(toSignInputs({ key: 'awskms://x' }, {}), { code: 'INPUT_KEY_UNSUPPORTED' })
+  await assert.rejects(toSignInputs({ format: 'x' }, {}), {
+    code: 'INPUT_INVALID_FORMAT'
+  })
+  await assert.rejects(
+    toSignInputs({ 'rekor-url': 'http://rekor.example' }, {}),
+    { code: 'INPUT_INVALID_URL' }
+  )
+  await assert.rejects(toSignInputs({ concurrency: '0' }, {}), {
+    code: 'INPUT_INVALID_NUMBER'
+  })
+  await assert.rejects(
+    toSignInputs({ 'signature-repository': 'UPPER/x' }, {}),
+    { code: 'INPUT_INVALID_REPOSITORY' }
+  )
+  await assert.rejects(toSignInputs({ key: 'env://NOPE' }, {}), {
+    code: 'INPUT_KEY_UNAVAILABLE'
+  })
+  await assert.rejects(toSignInputs({ key: 'awskms://x' }, {}), {
+    code: 'INPUT_KEY_UNSUPPORTED'
+  })
   const repo = await toSignInputs({}, { COSIGN_REPOSITORY: 'reg.io/sigs' })
   assert.equal(repo.options.signatureRepository, 'reg.io/sigs')
 })
 
 test('verify inputs require an identity and an issuer, or a key', async () => {
   const log = new MemoryLogger()
-  await assert.rejects(toVerifyInputs({}, {}, log), (e: { code: string; remedy: string }) => {
-    assert.equal(e.code, 'INPUT_POLICY_REQUIRED')
-    assert.match(e.remedy, /certificate-oidc-issuer/)
-    return true
-  })
-  await assert.rejects(toVerifyInputs({ 'certificate-identity': 'a' }, {}, log), { code: 'INPUT_POLICY_REQUIRED' })
   await assert.rejects(
-    toVerifyInputs({ 'certificate-identity': 'a', 'certificate-identity-regexp': 'b', 'certificate-oidc-issuer': 'i' }, {}, log),
+    toVerifyInputs({}, {}, log),
+    (e: { code: string; remedy: string }) => {
+      assert.equal(e.code, 'INPUT_POLICY_REQUIRED')
+      assert.match(e.remedy, /certificate-oidc-issuer/)
+      return true
+    }
+  )
+  await assert.rejects(
+    toVerifyInputs({ 'certificate-identity': 'a' }, {}, log),
+    { code: 'INPUT_POLICY_REQUIRED' }
+  )
+  await assert.rejects(
+    toVerifyInputs(
+      {
+        'certificate-identity': 'a',
+        'certificate-identity-regexp': 'b',
+        'certificate-oidc-issuer': 'i'
+      },
+      {},
+      log
+    ),
     { code: 'INPUT_CONFLICT' }
   )
   await assert.rejects(
-    toVerifyInputs({ key: '-----BEGIN PUBLIC KEY-----', 'certificate-identity': 'a' }, {}, log),
+    toVerifyInputs(
+      { key: '-----BEGIN PUBLIC KEY-----', 'certificate-identity': 'a' },
+      {},
+      log
+    ),
     { code: 'INPUT_CONFLICT' }
   )
   await assert.rejects(
-    toVerifyInputs({ 'certificate-identity-regexp': '(a)\\1', 'certificate-oidc-issuer': 'i' }, {}, log),
+    toVerifyInputs(
+      {
+        'certificate-identity-regexp': '(a)\\1',
+        'certificate-oidc-issuer': 'i'
+      },
+      {},
+      log
+    ),
     { code: 'INPUT_INVALID_REGEXP' }
   )
   await assert.rejects(
-    toVerifyInputs({ 'certificate-identity': 'a', 'certificate-oidc-issuer': 'i', 'insecure-ignore-tlog': 'true' }, {}, log),
+    toVerifyInputs(
+      {
+        'certificate-identity': 'a',
+        'certificate-oidc-issuer': 'i',
+        'insecure-ignore-tlog': 'true'
+      },
+      {},
+      log
+    ),
     { code: 'INPUT_CONFLICT' }
   )
-  const v = await toVerifyInputs({ 'certificate-identity-regexp': '.*', 'certificate-oidc-issuer': 'i', 'certificate-github-workflow-ref': 'refs/heads/main' }, {}, log)
-  assert.deepEqual(v.options.policy, { identity: { regexp: '.*' }, issuer: { exact: 'i' }, githubWorkflow: { ref: 'refs/heads/main' } })
+  const v = await toVerifyInputs(
+    {
+      'certificate-identity-regexp': '.*',
+      'certificate-oidc-issuer': 'i',
+      'certificate-github-workflow-ref': 'refs/heads/main'
+    },
+    {},
+    log
+  )
+  assert.deepEqual(v.options.policy, {
+    identity: { regexp: '.*' },
+    issuer: { exact: 'i' },
+    githubWorkflow: { ref: 'refs/heads/main' }
+  })
   assert.match(log.text(), /over-broad/)
 })
 

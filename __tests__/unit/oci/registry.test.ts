@@ -67,10 +67,7 @@ describe('manifests', () => {
       .intercept({
         path: '/v2/org/app/manifests/v1',
         method: 'HEAD',
-        headers: h =>
-          String((h as Record<string, string>).accept).includes(
-            MEDIA_TYPES.OCI_INDEX
-          )
+        headers: h => String(h.accept).includes(MEDIA_TYPES.OCI_INDEX)
       })
       .reply(200, '', { headers: OCI_JSON })
     reg

@@ -18,12 +18,17 @@ test('README input/output tables match action.yml and verify/action.yml', () => 
 })
 
 test('README opens with the two commands a newcomer runs', () => {
-  const head = readFileSync(join(root, 'README.md'), 'utf8').split('\n').slice(0, 30).join('\n')
+  const head = readFileSync(join(root, 'README.md'), 'utf8')
+    .split('\n')
+    .slice(0, 30)
+    .join('\n')
   assert.match(head, /npm run demo/)
   assert.match(head, /npm test/)
 })
 
 test('the version constant matches package.json', () => {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string
+  }
   assert.equal(SIGIL_VERSION, pkg.version)
 })

@@ -27,21 +27,38 @@ const GITHUB_ONLY = new Set([
 ])
 
 interface Spec {
-  spec: { component?: string[]; inputs: Record<string, { default?: unknown; type?: string; options?: string[] }> }
+  spec: {
+    component?: string[]
+    inputs: Record<
+      string,
+      { default?: unknown; type?: string; options?: string[] }
+    >
+  }
 }
 
-function load(name: string): { spec: Spec['spec']; text: string; body: Record<string, Record<string, unknown>> } {
+function load(name: string): {
+  spec: Spec['spec']
+  text: string
+  body: Record<string, Record<string, unknown>>
+} {
   const text = readFileSync(join(root, 'templates', `${name}.yml`), 'utf8')
   const docs = parseAllDocuments(text)
   assert.equal(docs.length, 2, `${name}.yml: a spec header, ---, then the job`)
   const header = docs[0]!.toJS() as Spec
   const bodyText = text.slice(text.indexOf('\n---\n') + 5)
-  const body = parse(bodyText.replace(/\$\[\[[^\]]*\]\]/g, 'X')) as Record<string, Record<string, unknown>>
+  const body = parse(bodyText.replace(/\$\[\[[^\]]*\]\]/g, 'X')) as Record<
+    string,
+    Record<string, unknown>
+  >
   return { spec: header.spec, text: bodyText, body }
 }
 
 const actionInputs = (file: string): Record<string, { default?: string }> =>
-  (parse(readFileSync(join(root, file), 'utf8')) as { inputs: Record<string, { default?: string }> }).inputs
+  (
+    parse(readFileSync(join(root, file), 'utf8')) as {
+      inputs: Record<string, { default?: string }>
+    }
+  ).inputs
 
 for (const [name, file, engineNames] of [
   ['sign', 'action.yml', SIGN_INPUTS],
@@ -50,20 +67,39 @@ for (const [name, file, engineNames] of [
   test(`templates/${name}.yml mirrors ${file}`, () => {
     const { spec, text } = load(name)
     const action = actionInputs(file)
-    const used = new Set([...text.matchAll(/\$\[\[\s*inputs\.([\w-]+)/g)].map(m => m[1]))
+    const used = new Set(
+      [...text.matchAll(/\$\[\[\s*inputs\.([\w-]+)/g)].map(m => m[1])
+    )
     for (const input of Object.keys(spec.inputs)) {
       assert.ok(used.has(input), `input "${input}" is declared but never used`)
       if (GITLAB_ONLY.has(input)) continue
       assert.ok(input in action, `input "${input}" is not in ${file}`)
-      assert.ok((engineNames as readonly string[]).includes(input), `input "${input}" is not read by the engine`)
-      assert.match(text, new RegExp(`${variableName(input)}: "\\$\\[\\[ inputs\\.${input} \\]\\]"`), `input "${input}" must reach the job as ${variableName(input)}`)
+      assert.ok(
+        (engineNames as readonly string[]).includes(input),
+        `input "${input}" is not read by the engine`
+      )
+      assert.match(
+        text,
+        new RegExp(
+          `${variableName(input)}: ["']\\$\\[\\[ inputs\\.${input} \\]\\]["']`
+        ),
+        `input "${input}" must reach the job as ${variableName(input)}`
+      )
       const d = spec.inputs[input]?.default
-      assert.equal(String(d ?? ''), String(action[input]?.default ?? ''), `default of "${input}" differs from ${file}`)
+      assert.equal(
+        String(d ?? ''),
+        String(action[input]?.default ?? ''),
+        `default of "${input}" differs from ${file}`
+      )
     }
-    for (const u of used) assert.ok(u && u in spec.inputs, `"${u}" is used but not declared`)
+    for (const u of used)
+      assert.ok(u && u in spec.inputs, `"${u}" is used but not declared`)
     for (const input of Object.keys(action)) {
       if (input in spec.inputs) continue
-      assert.ok(input in SECRET_VARIABLES || GITHUB_ONLY.has(input), `${file} input "${input}" is missing from templates/${name}.yml`)
+      assert.ok(
+        input in SECRET_VARIABLES || GITHUB_ONLY.has(input),
+        `${file} input "${input}" is missing from templates/${name}.yml`
+      )
     }
     assert.deepEqual(spec.component, ['version'])
   })
@@ -73,7 +109,11 @@ test('the sign job signs in script:, with a Sigstore id token', () => {
   for (const name of ['sign', 'verify']) {
     const { body } = load(name)
     const job = Object.values(body)[0]!
-    assert.equal(job.after_script, undefined, `${name}: never sign or verify in after_script`)
+    assert.equal(
+      job.after_script,
+      undefined,
+      `${name}: never sign or verify in after_script`
+    )
     assert.ok(Array.isArray(job.script))
     assert.equal(JSON.stringify(body).includes('after_script'), false)
   }
@@ -82,5 +122,9 @@ test('the sign job signs in script:, with a Sigstore id token', () => {
 })
 
 test('format options match the engine', () => {
-  assert.deepEqual(load('sign').spec.inputs.format?.options, ['legacy', 'bundle', 'both'])
+  assert.deepEqual(load('sign').spec.inputs.format?.options, [
+    'legacy',
+    'bundle',
+    'both'
+  ])
 })

@@ -71,7 +71,9 @@ function buildConfig(diffIds: string[]): Uint8Array {
 }
 
 function sortedAnnotations(a: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)))
+  return Object.fromEntries(
+    Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1))
+  )
 }
 
 function buildManifest(
@@ -92,7 +94,9 @@ function buildManifest(
       mediaType: l.mediaType,
       size: l.size,
       digest: l.digest,
-      ...(l.annotations ? { annotations: sortedAnnotations(l.annotations) } : {})
+      ...(l.annotations
+        ? { annotations: sortedAnnotations(l.annotations) }
+        : {})
     }))
   }
   return utf8(JSON.stringify(manifest))
@@ -110,7 +114,8 @@ function isDuplicate(
   payload: Uint8Array,
   publicKeySpki: Uint8Array
 ): boolean {
-  if (old.digest !== fresh.digest || old.mediaType !== fresh.mediaType) return false
+  if (old.digest !== fresh.digest || old.mediaType !== fresh.mediaType)
+    return false
   const oldAnn = old.annotations ?? {}
   for (const [k, v] of Object.entries(fresh.annotations ?? {})) {
     if (k === ANNOTATION_SIGNATURE) continue
@@ -197,13 +202,19 @@ export class LegacyTagStore {
         ...layers,
         payloadDescriptor
       ])
-      const put = await this.#client.putManifest(repository, tag, manifest, mediaType)
+      const put = await this.#client.putManifest(
+        repository,
+        tag,
+        manifest,
+        mediaType
+      )
       // Confirm our layer survived: another signer may have written the same
       // tag between our read and our write (last writer wins).
       const after = await this.#client.findManifest(repository, tag, {
         retryUnknown: true
       })
-      const kept = (after?.manifest as Partial<ImageManifest> | undefined)?.layers
+      const kept = (after?.manifest as Partial<ImageManifest> | undefined)
+        ?.layers
       const ours = kept?.some(
         l =>
           l.digest === payloadDescriptor.digest &&
@@ -240,18 +251,29 @@ export class LegacyTagStore {
     const fallback = layers.map(l => l.digest)
     if (!m.config) return fallback
     try {
-      const bytes = await this.#client.getBlob(repository, m.config.digest, 1 << 20)
-      const cfg = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ConfigFile>
+      const bytes = await this.#client.getBlob(
+        repository,
+        m.config.digest,
+        1 << 20
+      )
+      const cfg = JSON.parse(
+        new TextDecoder().decode(bytes)
+      ) as Partial<ConfigFile>
       const ids = cfg.rootfs?.diff_ids
       if (Array.isArray(ids) && ids.length === layers.length) return ids
     } catch (e) {
-      this.#logger.debug(`config of ${where} unreadable, rebuilding it: ${String(e)}`)
+      this.#logger.debug(
+        `config of ${where} unreadable, rebuilding it: ${String(e)}`
+      )
     }
     return fallback
   }
 
   /** Every layer of the `.sig` manifest with its payload; [] when none. */
-  async read(repository: string, subjectDigest: string): Promise<LegacyCandidate[]> {
+  async read(
+    repository: string,
+    subjectDigest: string
+  ): Promise<LegacyCandidate[]> {
     const tag = signatureTag(subjectDigest)
     const existing = await this.#client.findManifest(repository, tag)
     if (!existing) return []
@@ -294,4 +316,3 @@ export class LegacyTagStore {
     return out
   }
 }
-

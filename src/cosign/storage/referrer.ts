@@ -95,7 +95,8 @@ export class ReferrerStore {
     now: Date
   ): Promise<ReferrerWriteResult> {
     const bundleBytes = utf8(JSON.stringify(bundle))
-    const content = 'dsseEnvelope' in bundle ? 'dsse-envelope' : 'message-signature'
+    const content =
+      'dsseEnvelope' in bundle ? 'dsse-envelope' : 'message-signature'
     const { bytes, annotations } = buildReferrerManifest(
       bundleBytes,
       subject,
@@ -127,12 +128,20 @@ export class ReferrerStore {
   }
 
   /** Every Sigstore bundle referring to `subjectDigest`; [] when none. */
-  async read(repository: string, subjectDigest: string): Promise<BundleCandidate[]> {
-    const { descriptors } = await listReferrers(this.#client, repository, subjectDigest)
+  async read(
+    repository: string,
+    subjectDigest: string
+  ): Promise<BundleCandidate[]> {
+    const { descriptors } = await listReferrers(
+      this.#client,
+      repository,
+      subjectDigest
+    )
     const out: BundleCandidate[] = []
     for (const descriptor of descriptors) {
       const type = descriptor.artifactType ?? ''
-      if (type && !type.startsWith('application/vnd.dev.sigstore.bundle')) continue
+      if (type && !type.startsWith('application/vnd.dev.sigstore.bundle'))
+        continue
       try {
         const m = await this.#client.getManifest(repository, descriptor.digest)
         const manifest = m.manifest as Partial<ImageManifest>
@@ -149,7 +158,11 @@ export class ReferrerStore {
           )
         }
         const layer = bundleLayers[0] as Descriptor
-        const bytes = await this.#client.getBlob(repository, layer.digest, MAX_BUNDLE_BYTES)
+        const bytes = await this.#client.getBlob(
+          repository,
+          layer.digest,
+          MAX_BUNDLE_BYTES
+        )
         out.push({
           descriptor,
           bundle: JSON.parse(new TextDecoder().decode(bytes)) as unknown

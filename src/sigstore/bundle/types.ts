@@ -3,10 +3,14 @@
 // int64 as decimal strings. Names follow sigstore/protobuf-specs
 // (protos/sigstore_bundle.proto, sigstore_rekor.proto, sigstore_common.proto).
 
-export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1'
-export const BUNDLE_V02_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.2'
-export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-export const BUNDLE_V03_LEGACY_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.3'
+export const BUNDLE_V01_MEDIA_TYPE =
+  'application/vnd.dev.sigstore.bundle+json;version=0.1'
+export const BUNDLE_V02_MEDIA_TYPE =
+  'application/vnd.dev.sigstore.bundle+json;version=0.2'
+export const BUNDLE_V03_MEDIA_TYPE =
+  'application/vnd.dev.sigstore.bundle.v0.3+json'
+export const BUNDLE_V03_LEGACY_MEDIA_TYPE =
+  'application/vnd.dev.sigstore.bundle+json;version=0.3'
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 

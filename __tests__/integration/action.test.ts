@@ -1,0 +1,288 @@
+// The GitHub entry points as the runner runs them: action.yml + dist/ in a
+// child node process, inputs as INPUT_* env vars, OIDC from a loopback
+// emulator of ACTIONS_ID_TOKEN_REQUEST_*, outputs and summary read back.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { runAction, type ActionRun } from '../support/run-action.ts'
+import {
+  startGitHubOidc,
+  githubClaims,
+  type GitHubOidc
+} from '../support/oidc.ts'
+import { startRegistry, type TestRegistry } from '../support/registry.ts'
+import {
+  GITHUB_ISSUER,
+  GITHUB_SAN,
+  freshImage,
+  freshIndex,
+  startWorld,
+  type World
+} from '../support/world.ts'
+
+const root = join(import.meta.dirname, '../..')
+let w: World
+let oidc: GitHubOidc
+
+before(async () => {
+  w = await startWorld({ mode: 'token' })
+  oidc = await startGitHubOidc({ claims: githubClaims() })
+})
+after(async () => {
+  await Promise.all([w?.stop(), oidc?.stop()])
+})
+
+const registryInputs = (): Record<string, string> => ({
+  'registry-username': w.registry.username ?? '',
+  'registry-password': w.registry.password ?? ''
+})
+
+function sign(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  return runAction(root, {
+    inputs: {
+      'fulcio-url': w.stack.fulcioUrl,
+      'rekor-url': w.stack.rekorUrl,
+      'trusted-root': w.stack.trustedRootPath,
+      ...registryInputs(),
+      ...inputs
+    },
+    env: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+      ...env
+    }
+  })
+}
+
+function verify(inputs: Record<string, string>): Promise<ActionRun> {
+  return runAction(join(root, 'verify'), {
+    inputs: {
+      'trusted-root': w.stack.trustedRootPath,
+      ...registryInputs(),
+      ...inputs
+    }
+  })
+}
+
+const errors = (r: ActionRun): string =>
+  r.commands
+    .filter(c => c.command === 'error')
+    .map(c => c.message)
+    .join('\n')
+
+describe('sign action', () => {
+  test('keyless: single image on the token-auth registry, outputs and summary', async () => {
+    const img = await freshImage(w)
+    const r = await sign({ images: img.ref })
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.equal(oidc.lastAudience, 'sigstore')
+    assert.equal(r.outputs.digests, img.digest)
+    assert.equal(r.outputs['certificate-identity'], GITHUB_SAN)
+    assert.equal(r.outputs['certificate-issuer'], GITHUB_ISSUER)
+    assert.match(
+      r.outputs.signatures ?? '',
+      new RegExp(`${img.digest.replace(':', '-')}\\.sig$`)
+    )
+    assert.match(r.outputs['rekor-log-indexes'] ?? '', /^\d+$/)
+    const result = JSON.parse(r.outputs.result ?? '{}')
+    assert.equal(result.images[0].digest, img.digest)
+    assert.match(r.summary, /Rekor log index/)
+    assert.ok(r.summary.includes(img.digest))
+    assert.ok(
+      r.commands.some(c => c.command === 'add-mask'),
+      'the OIDC token is masked'
+    )
+  })
+
+  test('keyless + recursive: a multi-platform index and its children', async () => {
+    const idx = await freshIndex(w)
+    const r = await sign({ images: idx.ref, recursive: 'true', format: 'both' })
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.deepEqual(
+      (r.outputs.digests ?? '').split('\n').sort(),
+      [idx.digest, ...idx.children].sort()
+    )
+    const v = await verify({
+      images: idx.ref,
+      recursive: 'true',
+      'certificate-identity': GITHUB_SAN,
+      'certificate-oidc-issuer': GITHUB_ISSUER
+    })
+    assert.equal(v.exitCode, 0, v.stdout + v.stderr)
+    assert.equal((v.outputs.verified ?? '').split('\n').length, 3)
+    assert.match(
+      v.outputs.identities ?? '',
+      new RegExp(GITHUB_SAN.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+    )
+    assert.match(v.summary, /verification passed/)
+  })
+
+  test('no id-token permission: fails before any network call and shows the YAML', async () => {
+    const before = w.stack.counts.fulcio
+    const img = await freshImage(w)
+    const r = await runAction(root, {
+      inputs: {
+        images: img.ref,
+        'fulcio-url': w.stack.fulcioUrl,
+        ...registryInputs()
+      }
+    })
+    assert.equal(r.exitCode, 1)
+    assert.match(errors(r), /IDENTITY_TOKEN_UNAVAILABLE/)
+    assert.match(r.stdout, /permissions:%0A|permissions:\n/)
+    assert.match(r.stdout, /id-token: write/)
+    assert.equal(w.stack.counts.fulcio, before)
+  })
+
+  test('malformed image input names the input', async () => {
+    const r = await sign({ images: 'Not A Reference!!' })
+    assert.equal(r.exitCode, 1)
+    assert.match(errors(r), /INPUT_INVALID_REFERENCE.*"images"/)
+  })
+
+  test('registry 403 names the permission; nothing half-written', async () => {
+    const reg: TestRegistry = await startRegistry({
+      mode: 'token',
+      users: [
+        { username: 'reader', password: 'readpass', pullOnly: true },
+        { username: 'writer', password: 'writepass' }
+      ]
+    })
+    try {
+      const { RegistryClient } = await import('../../src/oci/index.ts')
+      const { HttpClient } = await import('../../src/http/index.ts')
+      const { pushTestImage } = await import('../support/registry.ts')
+      const admin = new RegistryClient(reg.host, {
+        http: new HttpClient({ userAgent: 't' }),
+        credentials: { username: 'writer', password: 'writepass' }
+      })
+      const img = await pushTestImage(admin, 'locked/app', 'v1', 'locked')
+      const r = await sign({
+        images: `${reg.host}/locked/app@${img.digest}`,
+        'registry-username': 'reader',
+        'registry-password': 'readpass'
+      })
+      assert.equal(r.exitCode, 1)
+      assert.match(errors(r), /REGISTRY_DENIED|REGISTRY_UNAUTHORIZED/)
+      assert.match(r.stdout, /push/)
+      assert.equal(
+        await admin.findManifest(
+          'locked/app',
+          `${img.digest.replace(':', '-')}.sig`
+        ),
+        undefined
+      )
+    } finally {
+      await reg.stop()
+    }
+  })
+
+  test('Rekor down past the retry budget: names the service, nothing pushed', async () => {
+    const img = await freshImage(w)
+    w.stack.failNext('rekor', 503, 1000)
+    try {
+      const r = await sign({ images: img.ref, 'retry-budget': '2' })
+      assert.equal(r.exitCode, 1)
+      assert.match(errors(r), /Rekor at http:\/\/127\.0\.0\.1:\d+/)
+      assert.match(errors(r), /nothing was pushed/)
+      assert.equal(
+        await w.client.findManifest(
+          img.repo,
+          `${img.digest.replace(':', '-')}.sig`
+        ),
+        undefined
+      )
+    } finally {
+      w.stack.failNext('rekor', 503, 0)
+    }
+  })
+
+  test('Fulcio unreachable: names the service, nothing pushed', async () => {
+    const img = await freshImage(w)
+    const r = await sign({
+      images: img.ref,
+      'fulcio-url': 'http://127.0.0.1:9',
+      'retry-budget': '2'
+    })
+    assert.equal(r.exitCode, 1)
+    assert.match(errors(r), /Fulcio at http:\/\/127\.0\.0\.1:9/)
+    assert.match(errors(r), /nothing was pushed/)
+  })
+
+  test('debug output never contains the OIDC token or the registry password', async () => {
+    const img = await freshImage(w)
+    const r = await sign(
+      { images: img.ref, format: 'both' },
+      { ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1' }
+    )
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.ok(
+      r.commands.some(c => c.command === 'debug'),
+      'debug lines were produced'
+    )
+    const visible = (r.stdout + r.stderr)
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    const token = oidc.tokens.at(-1) ?? ''
+    assert.ok(token.length > 20)
+    for (const secret of [
+      token,
+      ...token.split('.').filter(p => p.length > 20),
+      w.registry.password ?? ''
+    ]) {
+      assert.equal(
+        visible.includes(secret),
+        false,
+        'a secret leaked into the log'
+      )
+    }
+  })
+})
+
+describe('verify action', () => {
+  test('passes for the right identity, fails the step for the wrong one', async () => {
+    const img = await freshImage(w)
+    assert.equal((await sign({ images: img.ref })).exitCode, 0)
+    const ok = await verify({
+      images: img.ref,
+      'certificate-identity': GITHUB_SAN,
+      'certificate-oidc-issuer': GITHUB_ISSUER
+    })
+    assert.equal(ok.exitCode, 0, ok.stdout)
+    assert.equal(ok.outputs.verified, img.digest)
+    assert.equal(JSON.parse(ok.outputs.result ?? '{}').ok, true)
+    const bad = await verify({
+      images: img.ref,
+      'certificate-identity':
+        'https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main',
+      'certificate-oidc-issuer': GITHUB_ISSUER
+    })
+    assert.equal(bad.exitCode, 1)
+    assert.match(errors(bad), /NO_MATCHING_SIGNATURES/)
+    assert.match(errors(bad), /evil/)
+    assert.equal(bad.outputs.verified, '')
+    assert.match(bad.summary, /FAILED/)
+  })
+
+  test('no identity policy: refuses, with the inputs to add', async () => {
+    const img = await freshImage(w)
+    const r = await verify({ images: img.ref })
+    assert.equal(r.exitCode, 1)
+    assert.match(errors(r), /INPUT_POLICY_REQUIRED/)
+  })
+
+  test('unsigned image fails with NO_SIGNATURES_FOUND', async () => {
+    const img = await freshImage(w)
+    const r = await verify({
+      images: img.ref,
+      'certificate-identity': GITHUB_SAN,
+      'certificate-oidc-issuer': GITHUB_ISSUER
+    })
+    assert.equal(r.exitCode, 1)
+    assert.match(errors(r), /NO_SIGNATURES_FOUND/)
+  })
+})
