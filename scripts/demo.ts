@@ -1,0 +1,249 @@
+// The demo behind `npm run demo`: a token-auth docker-registry and a
+// real-crypto Fulcio/Rekor/TSA on loopback, a GitHub OIDC emulator, two
+// images (one single-platform, one two-platform index), keyless signing
+// through action.yml + dist/ exactly as the runner runs it, then independent
+// verification with @sigstore/verify and `sigil verify`. Stops everything.
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { runAction } from '../__tests__/support/run-action.ts'
+import { startGitHubOidc, githubClaims } from '../__tests__/support/oidc.ts'
+import { verifyWithSigstoreJs } from '../__tests__/support/oracle.ts'
+import {
+  GITHUB_ISSUER,
+  GITHUB_SAN,
+  freshImage,
+  freshIndex,
+  readSigManifest,
+  startWorld
+} from '../__tests__/support/world.ts'
+import {
+  ANNOTATION_BUNDLE,
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_SIGNATURE
+} from '../src/cosign/constants.ts'
+import { sha256, toBase64 } from '../src/util/index.ts'
+
+const root = join(import.meta.dirname, '..')
+const bold = (s: string): string =>
+  process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s
+const step = (s: string): void => console.log(`\n${bold(`▶ ${s}`)}`)
+
+// cosign's legacy layer as a v0.1 bundle: the same material cosign hands to
+// sigstore-go when it verifies a .sig layer.
+function legacyAsBundle(
+  annotations: Record<string, string>,
+  payload: Uint8Array
+): object {
+  const rekor = JSON.parse(annotations[ANNOTATION_BUNDLE] ?? '{}') as {
+    SignedEntryTimestamp: string
+    Payload: {
+      body: string
+      integratedTime: number
+      logIndex: number
+      logID: string
+    }
+  }
+  const body = JSON.parse(
+    Buffer.from(rekor.Payload.body, 'base64').toString()
+  ) as { kind: string; apiVersion: string }
+  const cert = (annotations[ANNOTATION_CERTIFICATE] ?? '').replace(
+    /-----[^-]+-----|\s/g,
+    ''
+  )
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: {
+      x509CertificateChain: { certificates: [{ rawBytes: cert }] },
+      tlogEntries: [
+        {
+          logIndex: String(rekor.Payload.logIndex),
+          logId: {
+            keyId: Buffer.from(rekor.Payload.logID, 'hex').toString('base64')
+          },
+          kindVersion: { kind: body.kind, version: body.apiVersion },
+          integratedTime: String(rekor.Payload.integratedTime),
+          inclusionPromise: {
+            signedEntryTimestamp: rekor.SignedEntryTimestamp
+          },
+          canonicalizedBody: rekor.Payload.body
+        }
+      ]
+    },
+    messageSignature: {
+      messageDigest: {
+        algorithm: 'SHA2_256',
+        digest: toBase64(sha256(payload))
+      },
+      signature: annotations[ANNOTATION_SIGNATURE]
+    }
+  }
+}
+
+step(
+  'Starting a token-auth docker-registry, Fulcio, Rekor, TSA and a GitHub OIDC emulator on loopback'
+)
+const w = await startWorld({ mode: 'token' })
+const oidc = await startGitHubOidc({ claims: githubClaims() })
+let failed = false
+try {
+  console.log(
+    `registry  ${w.registry.url} (token auth, user ${w.registry.username})`
+  )
+  console.log(
+    `fulcio    ${w.stack.fulcioUrl}\nrekor     ${w.stack.rekorUrl}\ntrust     ${w.stack.trustedRootPath}`
+  )
+
+  step('Pushing a single-platform image and a two-platform index')
+  const img = await freshImage(w, 'demo/app')
+  const idx = await freshIndex(w, 'demo/multi')
+  console.log(`${img.ref}\n${idx.ref} (children ${idx.children.join(', ')})`)
+
+  step(
+    'Signing both, keyless, through action.yml + dist/sign (the way the GitHub runner runs it)'
+  )
+  const t0 = performance.now()
+  const run = await runAction(root, {
+    inputs: {
+      images: `${img.ref}\n${idx.ref}`,
+      recursive: 'true',
+      format: 'both',
+      'fulcio-url': w.stack.fulcioUrl,
+      'rekor-url': w.stack.rekorUrl,
+      'trusted-root': w.stack.trustedRootPath,
+      'registry-username': w.registry.username ?? '',
+      'registry-password': w.registry.password ?? ''
+    },
+    env: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken
+    }
+  })
+  const ms = Math.round(performance.now() - t0)
+  for (const line of run.stdout.split('\n')) {
+    if (line && !line.startsWith('::')) console.log(`  ${line}`)
+  }
+  if (run.exitCode !== 0) {
+    console.error(run.stdout + run.stderr)
+    throw new Error(`the sign action failed (exit ${run.exitCode})`)
+  }
+  console.log(
+    `\nexit code 0 in ${ms} ms; Fulcio requests: ${w.stack.counts.fulcio} (one certificate for ${run.outputs.digests?.split('\n').length} digests)`
+  )
+  console.log('outputs:')
+  for (const k of [
+    'digests',
+    'signatures',
+    'rekor-log-indexes',
+    'certificate-identity',
+    'certificate-issuer'
+  ]) {
+    console.log(
+      `  ${k}:\n${(run.outputs[k] ?? '')
+        .split('\n')
+        .map(l => `    ${l}`)
+        .join('\n')}`
+    )
+  }
+
+  step(
+    'Independent check: every legacy .sig layer and every bundle referrer with @sigstore/verify (offline)'
+  )
+  for (const digest of run.outputs.digests?.split('\n') ?? []) {
+    const repo = digest === img.digest ? img.repo : idx.repo
+    const m = await readSigManifest(w, repo, digest)
+    for (const layer of m?.layers ?? []) {
+      const payload = await w.client.getBlob(repo, layer.digest)
+      const r = verifyWithSigstoreJs({
+        trustedRoot: w.stack.trustedRoot,
+        bundle: legacyAsBundle(layer.annotations ?? {}, payload),
+        artifact: payload,
+        san: GITHUB_SAN,
+        issuer: GITHUB_ISSUER
+      })
+      console.log(
+        `  ✔ ${digest.slice(0, 19)}… legacy .sig   signed by ${r.san}`
+      )
+    }
+    const fallback = await w.client.findManifest(repo, digest.replace(':', '-'))
+    for (const d of (
+      fallback?.manifest as { manifests?: { digest: string }[] } | undefined
+    )?.manifests ?? []) {
+      const rm = (await w.client.getManifest(repo, d.digest)).manifest as {
+        layers: { digest: string }[]
+      }
+      const bundle = JSON.parse(
+        new TextDecoder().decode(
+          await w.client.getBlob(repo, rm.layers[0]!.digest)
+        )
+      )
+      const r = verifyWithSigstoreJs({
+        trustedRoot: w.stack.trustedRoot,
+        bundle,
+        san: GITHUB_SAN,
+        issuer: GITHUB_ISSUER
+      })
+      console.log(
+        `  ✔ ${digest.slice(0, 19)}… bundle referrer signed by ${r.san}`
+      )
+    }
+  }
+
+  step(
+    'sigil verify (dist/cli) with the identity policy, then with a wrong identity'
+  )
+  // Asynchronous: the registry's token server runs in this process.
+  const cli = (
+    identity: string
+  ): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise(resolve =>
+      execFile(
+        process.execPath,
+        [
+          join(root, 'dist/cli/index.js'),
+          'verify',
+          '--recursive',
+          '--certificate-identity',
+          identity,
+          '--certificate-oidc-issuer',
+          GITHUB_ISSUER,
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          '--registry-username',
+          w.registry.username ?? '',
+          '--registry-password',
+          w.registry.password ?? '',
+          idx.ref
+        ],
+        { encoding: 'utf8' },
+        (err, stdout, stderr) =>
+          resolve({
+            status: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+            stdout,
+            stderr
+          })
+      )
+    )
+  const good = await cli(GITHUB_SAN)
+  console.log(good.stderr.replace(/^/gm, '  ').trimEnd())
+  console.log(`  exit code ${good.status}`)
+  if (good.status !== 0)
+    throw new Error('sigil verify rejected a good signature')
+  const bad = await cli(
+    'https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main'
+  )
+  console.log(
+    `  wrong identity → exit code ${bad.status}: ${bad.stderr.trim().split('\n').at(-1)?.slice(0, 160)}…`
+  )
+  if (bad.status === 0)
+    throw new Error('sigil verify accepted a wrong identity')
+
+  step(
+    'Done: signed, logged, stored in both formats, and verified independently'
+  )
+} catch (e) {
+  failed = true
+  console.error(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}`)
+} finally {
+  await Promise.all([w.stop(), oidc.stop()])
+}
+process.exitCode = failed ? 1 : 0
