@@ -90,6 +90,33 @@ export function expectedGitlabIdentity(token: string): string | undefined {
   }
 }
 
+/** The issuer Fulcio will put in the certificate: the token's `iss`. */
+function tokenIssuer(token: string): string | undefined {
+  try {
+    const iss = decodeJwtClaims(token).iss
+    return typeof iss === 'string' ? iss : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Names of the dotenv report variables. GitLab gives dotenv variables
+ * precedence over a later job's own `variables:`, and the verify job takes
+ * its inputs from SIGIL_<INPUT> job variables: a report variable named like
+ * an input would override that input in every later job (a sign job's
+ * SIGIL_CERTIFICATE_IDENTITY replaced verify's certificate-identity with
+ * whoever signed). So none of these may equal variableName(<any input>).
+ */
+export const SIGN_DOTENV = [
+  'SIGIL_DIGESTS',
+  'SIGIL_SIGNATURES',
+  'SIGIL_REKOR_LOG_INDEXES',
+  'SIGIL_SIGNING_IDENTITY',
+  'SIGIL_SIGNING_ISSUER'
+] as const
+export const VERIFY_DOTENV = ['SIGIL_VERIFIED', 'SIGIL_IDENTITIES'] as const
+
 function dotenv(values: Record<string, string>): string {
   // dotenv reports take one line per variable: lists are space-separated.
   return (
@@ -120,13 +147,12 @@ async function sign(
         }
       )
     }
-    const expected = expectedGitlabIdentity(
-      inputs.identityToken ?? env.SIGSTORE_ID_TOKEN ?? ''
-    )
+    const token = inputs.identityToken ?? env.SIGSTORE_ID_TOKEN ?? ''
+    const expected = expectedGitlabIdentity(token)
     if (expected) {
       log.info(`Signing identity: ${expected}`)
       log.info(
-        `Verify with: certificate-identity: ${expected}  certificate-oidc-issuer: ${env.CI_SERVER_URL ?? 'https://gitlab.com'}`
+        `Verify with: certificate-identity: ${expected}  certificate-oidc-issuer: ${tokenIssuer(token) ?? env.CI_SERVER_URL ?? 'https://gitlab.com'}`
       )
     }
   }
@@ -168,9 +194,9 @@ async function sign(
         .flatMap(i => i.signatures.map(s => s.location))
         .join(' '),
       SIGIL_REKOR_LOG_INDEXES: indexes.join(' '),
-      SIGIL_CERTIFICATE_IDENTITY: result.identity?.subject ?? '',
-      SIGIL_CERTIFICATE_ISSUER: result.identity?.issuer ?? ''
-    })
+      SIGIL_SIGNING_IDENTITY: result.identity?.subject ?? '',
+      SIGIL_SIGNING_ISSUER: result.identity?.issuer ?? ''
+    } satisfies Record<(typeof SIGN_DOTENV)[number], string>)
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
@@ -218,7 +244,7 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
         .map(i => i.digest)
         .join(' '),
       SIGIL_IDENTITIES: [...identities].join(' ')
-    })
+    } satisfies Record<(typeof VERIFY_DOTENV)[number], string>)
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
