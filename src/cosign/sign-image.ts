@@ -12,6 +12,8 @@ import {
   buildDsseEntry,
   buildHashedRekordEntry,
   toRekorV1Bundle,
+  toSignedEntity,
+  verifySignedEntity,
   verifyTlogEntry,
   type Bundle,
   type IdentityProvider,
@@ -21,6 +23,7 @@ import {
 import {
   AppError,
   mapLimit,
+  ociDigest,
   sha256Hex,
   toBase64,
   type Logger
@@ -30,7 +33,8 @@ import {
   ANNOTATION_CERTIFICATE,
   ANNOTATION_CHAIN,
   ANNOTATION_RFC3161_TIMESTAMP,
-  ANNOTATION_SIGNATURE
+  ANNOTATION_SIGNATURE,
+  SIMPLE_SIGNING_MEDIA_TYPE
 } from './constants.ts'
 import { buildEnvelope, preAuthEncoding } from './dsse.ts'
 import { SignError } from './errors.ts'
@@ -45,6 +49,7 @@ import {
   type KeylessIdentity,
   type RunSigner
 } from './signer.ts'
+import { verifyLegacySignature } from './legacy-signature.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
 import { resolveTargets, type ImageTarget } from './targets.ts'
@@ -217,6 +222,7 @@ export async function signImages(
         )
       }
       for (const s of signatures) {
+        selfCheck(target, s, signer, options)
         if (s.logIndex !== undefined) {
           logger.info(
             `${target.descriptor.digest}: ${s.format} signature logged at index ${s.logIndex}`
@@ -285,6 +291,60 @@ export async function signImages(
     keyless: !options.key,
     ...(signer.identity ? { identity: signer.identity } : {}),
     images
+  }
+}
+
+/**
+ * Verifies what we are about to push with the same verifier `verify` uses:
+ * the log entry matches the signature, key and payload, the chain and SCT are
+ * trusted, timestamps verify. A signature that would not verify is never
+ * written.
+ */
+function selfCheck(
+  target: ImageTarget,
+  s: PreparedSignature,
+  signer: RunSigner,
+  options: SignImagesOptions
+): void {
+  const keyless = signer.identity !== undefined
+  const policy = keyless
+    ? {
+        identity: { exact: signer.identity?.subject ?? '' },
+        issuer: { exact: signer.identity?.issuer ?? '' }
+      }
+    : {}
+  const common = {
+    trust: options.trust,
+    ...(keyless ? {} : { publicKey: signer.key.publicKeyPem }),
+    tlogThreshold: options.tlogUpload ? 1 : 0
+  }
+  try {
+    if (s.legacy) {
+      verifyLegacySignature({
+        layer: {
+          mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+          digest: ociDigest(s.legacy.payload),
+          size: s.legacy.payload.length,
+          annotations: s.legacy.annotations
+        },
+        payload: s.legacy.payload,
+        expectedDigest: target.descriptor.digest,
+        policy,
+        annotations: options.annotations,
+        ...common
+      })
+    }
+    if (s.bundle) verifySignedEntity(toSignedEntity(s.bundle), { policy, ...common })
+  } catch (e) {
+    throw new SignError(
+      'SIGNATURE_SELF_CHECK_FAILED',
+      `the ${s.format} signature of ${target.descriptor.digest} does not verify against the trusted root, so it was not pushed (nothing was pushed): ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        remedy:
+          'When using a private Sigstore instance, pass its trusted_root.json with the "trusted-root" input (--trusted-root).'
+      }
+    )
   }
 }
 
