@@ -11,7 +11,13 @@
 // `<!-- bench -->` markers. Run through bench/run.mjs (Node 24).
 // usage: node bench/main.ts [--write-readme] [--runs N]
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -151,7 +157,8 @@ interface SignRun {
 
 async function signOnce(w: World, who: Signer, n: number): Promise<SignRun> {
   const refs: string[] = []
-  for (let i = 0; i < n; i++) refs.push((await freshImage(w, `bench/${who}`)).ref)
+  for (let i = 0; i < n; i++)
+    refs.push((await freshImage(w, `bench/${who}`)).ref)
   const common = [
     '--identity-token',
     makeJwt(githubClaims()),
@@ -291,14 +298,7 @@ function table(
       '≤ 1 MB',
       mark(size <= TARGETS.sizeBytes)
     ],
-    [
-      'bare `node` (time to first output)',
-      ms(bare),
-      '',
-      '',
-      '',
-      ''
-    ],
+    ['bare `node` (time to first output)', ms(bare), '', '', '', ''],
     ...load
       .filter(l => l.name !== 'bare node')
       .map(l => [
@@ -356,7 +356,10 @@ function writeReadme(body: string): void {
   const text = readFileSync(file, 'utf8')
   const re = /(<!-- bench -->\n)[\s\S]*?(<!-- \/bench -->)/
   if (!re.test(text)) throw new Error('README.md has no <!-- bench --> markers')
-  writeFileSync(file, text.replace(re, (_, a: string, b: string) => `${a}${body}\n${b}`))
+  writeFileSync(
+    file,
+    text.replace(re, (_, a: string, b: string) => `${a}${body}\n${b}`)
+  )
 }
 
 async function main(): Promise<void> {

@@ -89,8 +89,7 @@ async function uploadBlob(base, repo, bytes) {
 async function signImage(image) {
   const at = image.search(/[@:][^/]*$/)
   const name = at > 0 ? image.slice(0, at) : image
-  const reference =
-    at > 0 ? image.slice(at + 1) : 'latest'
+  const reference = at > 0 ? image.slice(at + 1) : 'latest'
   const slash = name.indexOf('/')
   const host = name.slice(0, slash)
   const repo = name.slice(slash + 1)

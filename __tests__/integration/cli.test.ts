@@ -8,7 +8,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
 import { vectorsDir, vectorsSkipReason } from '../support/vectors.ts'
-import { GITHUB_ISSUER, GITHUB_SAN, freshImage, startWorld, type World } from '../support/world.ts'
+import {
+  GITHUB_ISSUER,
+  GITHUB_SAN,
+  freshImage,
+  startWorld,
+  type World
+} from '../support/world.ts'
 
 const root = join(import.meta.dirname, '../..')
 const CLI = join(root, 'dist/cli/index.js')
@@ -27,13 +33,30 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   HOME: w.tmp,
   ...extra
 })
-const reg = (): string[] => ['--registry-username', w.registry.username ?? '', '--registry-password', w.registry.password ?? '']
-const sigstore = (): string[] => ['--fulcio-url', w.stack.fulcioUrl, '--rekor-url', w.stack.rekorUrl, '--trusted-root', w.stack.trustedRootPath]
+const reg = (): string[] => [
+  '--registry-username',
+  w.registry.username ?? '',
+  '--registry-password',
+  w.registry.password ?? ''
+]
+const sigstore = (): string[] => [
+  '--fulcio-url',
+  w.stack.fulcioUrl,
+  '--rekor-url',
+  w.stack.rekorUrl,
+  '--trusted-root',
+  w.stack.trustedRootPath
+]
 
 describe('sigil CLI', () => {
   test('version and usage', async () => {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
-    assert.equal((await execNode(CLI, ['version'])).stdout.trim(), `sigil ${pkg.version}`)
+    const pkg = JSON.parse(
+      readFileSync(join(root, 'package.json'), 'utf8')
+    ) as { version: string }
+    assert.equal(
+      (await execNode(CLI, ['version'])).stdout.trim(),
+      `sigil ${pkg.version}`
+    )
     const r = await execNode(CLI, ['bogus'])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /Usage: sigil/)
@@ -41,92 +64,294 @@ describe('sigil CLI', () => {
 
   test('generate-key-pair → sign --key → verify --key (cosign exit codes)', async () => {
     const pw = { COSIGN_PASSWORD: 'correct horse' }
-    const gen = await execNode(CLI, ['generate-key-pair'], { env: env(pw), cwd: w.tmp })
+    const gen = await execNode(CLI, ['generate-key-pair'], {
+      env: env(pw),
+      cwd: w.tmp
+    })
     assert.equal(gen.code, 0, gen.stderr)
-    assert.match(readFileSync(join(w.tmp, 'cosign.key'), 'utf8'), /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----/)
-    const again = await execNode(CLI, ['generate-key-pair'], { env: env(pw), cwd: w.tmp })
+    assert.match(
+      readFileSync(join(w.tmp, 'cosign.key'), 'utf8'),
+      /^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----/
+    )
+    const again = await execNode(CLI, ['generate-key-pair'], {
+      env: env(pw),
+      cwd: w.tmp
+    })
     assert.equal(again.code, 2, 'refuses to overwrite cosign.key')
 
     const img = await freshImage(w)
-    const sign = await execNode(CLI, ['sign', '--key', join(w.tmp, 'cosign.key'), ...sigstore(), ...reg(), '-a', 'env=prod', img.ref], { env: env(pw) })
+    const sign = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        join(w.tmp, 'cosign.key'),
+        ...sigstore(),
+        ...reg(),
+        '-a',
+        'env=prod',
+        img.ref
+      ],
+      { env: env(pw) }
+    )
     assert.equal(sign.code, 0, sign.stderr)
     assert.match(sign.stdout, /legacy .*\.sig logIndex=\d+/)
 
-    const verify = await execNode(CLI, ['verify', '--key', join(w.tmp, 'cosign.pub'), '--trusted-root', w.stack.trustedRootPath, ...reg(), '-a', 'env=prod', img.ref], { env: env() })
+    const verify = await execNode(
+      CLI,
+      [
+        'verify',
+        '--key',
+        join(w.tmp, 'cosign.pub'),
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        '-a',
+        'env=prod',
+        img.ref
+      ],
+      { env: env() }
+    )
     assert.equal(verify.code, 0, verify.stderr)
-    assert.match(verify.stderr, /The signatures were verified against the specified public key/)
-    const claims = JSON.parse(verify.stdout.trim()) as { critical: { image: Record<string, string> }; optional: Record<string, string> }[]
-    assert.equal(claims[0]?.critical.image['docker-manifest-digest'], img.digest)
+    assert.match(
+      verify.stderr,
+      /The signatures were verified against the specified public key/
+    )
+    const claims = JSON.parse(verify.stdout.trim()) as {
+      critical: { image: Record<string, string> }
+      optional: Record<string, string>
+    }[]
+    assert.equal(
+      claims[0]?.critical.image['docker-manifest-digest'],
+      img.digest
+    )
     assert.deepEqual(claims[0]?.optional, { env: 'prod' })
 
-    const wrongPw = await execNode(CLI, ['sign', '--key', join(w.tmp, 'cosign.key'), ...sigstore(), ...reg(), img.ref], { env: env({ COSIGN_PASSWORD: 'nope' }) })
+    const wrongPw = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        join(w.tmp, 'cosign.key'),
+        ...sigstore(),
+        ...reg(),
+        img.ref
+      ],
+      { env: env({ COSIGN_PASSWORD: 'nope' }) }
+    )
     assert.equal(wrongPw.code, 1)
     assert.match(wrongPw.stderr, /KEY_DECRYPTION_FAILED/)
     assert.match(wrongPw.stderr, /COSIGN_PASSWORD/)
 
     const otherDir = join(w.tmp, 'other')
     mkdirSync(otherDir)
-    await execNode(CLI, ['generate-key-pair'], { env: env({ COSIGN_PASSWORD: '' }), cwd: otherDir })
-    const wrongKey = await execNode(CLI, ['verify', '--key', join(otherDir, 'cosign.pub'), '--trusted-root', w.stack.trustedRootPath, ...reg(), img.ref], { env: env() })
+    await execNode(CLI, ['generate-key-pair'], {
+      env: env({ COSIGN_PASSWORD: '' }),
+      cwd: otherDir
+    })
+    const wrongKey = await execNode(
+      CLI,
+      [
+        'verify',
+        '--key',
+        join(otherDir, 'cosign.pub'),
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env() }
+    )
     assert.equal(wrongKey.code, 12, wrongKey.stderr)
 
     const unsigned = await freshImage(w)
-    const none = await execNode(CLI, ['verify', '--key', join(w.tmp, 'cosign.pub'), '--trusted-root', w.stack.trustedRootPath, ...reg(), unsigned.ref], { env: env() })
+    const none = await execNode(
+      CLI,
+      [
+        'verify',
+        '--key',
+        join(w.tmp, 'cosign.pub'),
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        unsigned.ref
+      ],
+      { env: env() }
+    )
     assert.equal(none.code, 10)
     assert.match(none.stderr, /NO_SIGNATURES_FOUND/)
   })
 
   test('keyless from SIGSTORE_ID_TOKEN, JSON output, identity policy required', async () => {
     const img = await freshImage(w)
-    const sign = await execNode(CLI, ['sign', '--format', 'both', '--output', 'json', ...sigstore(), ...reg(), img.ref], { env: env({ SIGSTORE_ID_TOKEN: w.token }) })
+    const sign = await execNode(
+      CLI,
+      [
+        'sign',
+        '--format',
+        'both',
+        '--output',
+        'json',
+        ...sigstore(),
+        ...reg(),
+        img.ref
+      ],
+      { env: env({ SIGSTORE_ID_TOKEN: w.token }) }
+    )
     assert.equal(sign.code, 0, sign.stderr)
-    const result = JSON.parse(sign.stdout) as { identity: { subject: string }; images: { signatures: unknown[] }[] }
+    const result = JSON.parse(sign.stdout) as {
+      identity: { subject: string }
+      images: { signatures: unknown[] }[]
+    }
     assert.equal(result.identity.subject, GITHUB_SAN)
     assert.equal(result.images[0]?.signatures.length, 2)
-    assert.equal(sign.stderr.includes(w.token), false, 'the token is never printed')
+    assert.equal(
+      sign.stderr.includes(w.token),
+      false,
+      'the token is never printed'
+    )
 
-    const noPolicy = await execNode(CLI, ['verify', '--trusted-root', w.stack.trustedRootPath, ...reg(), img.ref], { env: env() })
+    const noPolicy = await execNode(
+      CLI,
+      ['verify', '--trusted-root', w.stack.trustedRootPath, ...reg(), img.ref],
+      { env: env() }
+    )
     assert.equal(noPolicy.code, 2)
     assert.match(noPolicy.stderr, /INPUT_POLICY_REQUIRED/)
 
     const v = await execNode(
       CLI,
-      ['verify', '--certificate-identity-regexp', '^https://github\\.com/acme/app/.*', '--certificate-oidc-issuer', GITHUB_ISSUER, '--trusted-root', w.stack.trustedRootPath, '--output', 'json', ...reg(), img.ref],
+      [
+        'verify',
+        '--certificate-identity-regexp',
+        '^https://github\\.com/acme/app/.*',
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        '--output',
+        'json',
+        ...reg(),
+        img.ref
+      ],
       { env: env() }
     )
     assert.equal(v.code, 0, v.stderr)
-    const out = JSON.parse(v.stdout) as { ok: boolean; images: { candidates: { ok: boolean; format: string }[] }[] }
+    const out = JSON.parse(v.stdout) as {
+      ok: boolean
+      images: { candidates: { ok: boolean; format: string }[] }[]
+    }
     assert.equal(out.ok, true)
-    assert.deepEqual(out.images[0]?.candidates.map(c => [c.format, c.ok]), [['bundle', true], ['legacy', true]])
+    assert.deepEqual(
+      out.images[0]?.candidates.map(c => [c.format, c.ok]),
+      [
+        ['bundle', true],
+        ['legacy', true]
+      ]
+    )
 
-    const noToken = await execNode(CLI, ['sign', ...sigstore(), ...reg(), img.ref], { env: env() })
+    const noToken = await execNode(
+      CLI,
+      ['sign', ...sigstore(), ...reg(), img.ref],
+      { env: env() }
+    )
     assert.equal(noToken.code, 3)
     assert.match(noToken.stderr, /SIGSTORE_ID_TOKEN/)
   })
 })
 
-describe('verify-blob and sigil-conformance on real public-good bundles', { skip: vectorsSkipReason() }, () => {
-  const dir = vectorsDir() ?? ''
-  const bundle = join(dir, 'sigstore-python/bundle_v3_github.whl.sigstore')
-  const artifact = join(dir, 'sigstore-python/bundle_v3_github.whl')
-  const identity = 'https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2'
+describe(
+  'verify-blob and sigil-conformance on real public-good bundles',
+  { skip: vectorsSkipReason() },
+  () => {
+    const dir = vectorsDir() ?? ''
+    const bundle = join(dir, 'sigstore-python/bundle_v3_github.whl.sigstore')
+    const artifact = join(dir, 'sigstore-python/bundle_v3_github.whl')
+    const identity =
+      'https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2'
 
-  test('conformance verify-bundle with the embedded trusted root', async () => {
-    const ok = await execNode(CONFORMANCE, ['verify-bundle', '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', GITHUB_ISSUER, artifact])
-    assert.equal(ok.code, 0, ok.stderr)
-    const wrong = await execNode(CONFORMANCE, ['verify-bundle', '--bundle', bundle, '--certificate-identity', 'https://github.com/evil', '--certificate-oidc-issuer', GITHUB_ISSUER, artifact])
-    assert.equal(wrong.code, 1)
-    const tampered = join(w.tmp, 'tampered.whl')
-    const bytes = readFileSync(artifact)
-    bytes[100]! ^= 1
-    writeFileSync(tampered, bytes)
-    const bad = await execNode(CONFORMANCE, ['verify-bundle', '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', GITHUB_ISSUER, tampered])
-    assert.equal(bad.code, 1)
-  })
+    test('conformance verify-bundle with the embedded trusted root', async () => {
+      const ok = await execNode(CONFORMANCE, [
+        'verify-bundle',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        identity,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        artifact
+      ])
+      assert.equal(ok.code, 0, ok.stderr)
+      const wrong = await execNode(CONFORMANCE, [
+        'verify-bundle',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        'https://github.com/evil',
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        artifact
+      ])
+      assert.equal(wrong.code, 1)
+      const tampered = join(w.tmp, 'tampered.whl')
+      const bytes = readFileSync(artifact)
+      bytes[100]! ^= 1
+      writeFileSync(tampered, bytes)
+      const bad = await execNode(CONFORMANCE, [
+        'verify-bundle',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        identity,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        tampered
+      ])
+      assert.equal(bad.code, 1)
+    })
 
-  test('sigil verify-blob', async () => {
-    const ok = await execNode(CLI, ['verify-blob', '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', GITHUB_ISSUER, artifact])
-    assert.equal(ok.code, 0, ok.stderr)
-    assert.match(ok.stderr, /Verified OK/)
-  })
-})
+    test('conformance verify-bundle with only the artifact digest (message signature)', async () => {
+      const { createHash } = await import('node:crypto')
+      const digest = `sha256:${createHash('sha256').update(readFileSync(artifact)).digest('hex')}`
+      const ok = await execNode(CONFORMANCE, [
+        'verify-bundle',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        identity,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        digest
+      ])
+      assert.equal(ok.code, 0, ok.stderr)
+      const other = `sha256:${'0'.repeat(64)}`
+      const bad = await execNode(CONFORMANCE, [
+        'verify-bundle',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        identity,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        other
+      ])
+      assert.equal(bad.code, 1)
+      assert.match(bad.stderr, /digest/)
+    })
+
+    test('sigil verify-blob', async () => {
+      const ok = await execNode(CLI, [
+        'verify-blob',
+        '--bundle',
+        bundle,
+        '--certificate-identity',
+        identity,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        artifact
+      ])
+      assert.equal(ok.code, 0, ok.stderr)
+      assert.match(ok.stderr, /Verified OK/)
+    })
+  }
+)

@@ -14,11 +14,16 @@ import {
   makeComponentRepo,
   parseDotenv,
   readArtifact,
+  requireBuiltEntry,
   runGitlabCiLocal,
   type ComponentRepo,
   type GclRun
 } from '../support/gitlab-ci-local.ts'
-import { GITLAB_ISSUER, GITLAB_SAN, makeGitLabIdToken } from '../support/oidc.ts'
+import {
+  GITLAB_ISSUER,
+  GITLAB_SAN,
+  makeGitLabIdToken
+} from '../support/oidc.ts'
 import { freshImage, startWorld, type World } from '../support/world.ts'
 
 let w: World
@@ -28,6 +33,7 @@ const WRONG_SAN =
   'https://gitlab.com/other/project//.gitlab-ci.yml@refs/heads/main'
 
 before(async () => {
+  requireBuiltEntry()
   w = await startWorld({ mode: 'htpasswd' })
 })
 after(async () => {
@@ -139,7 +145,9 @@ describe('GitLab component through gitlab-ci-local', () => {
     )
     assert.match(log, /signed 1 image\(s\)/)
 
-    const result = JSON.parse(readArtifact(repo, 'sigil-sign', 'sigil-result.json'))
+    const result = JSON.parse(
+      readArtifact(repo, 'sigil-sign', 'sigil-result.json')
+    )
     assert.equal(result.images[0].digest, signed.digest)
     assert.deepEqual(result.identity, {
       subject: GITLAB_SAN,
@@ -175,7 +183,10 @@ describe('GitLab component through gitlab-ci-local', () => {
     assert.equal(r.exitCode, 0, r.output)
     assert.ok(passed(r, 'sigil-verify'), r.stdout)
     assert.ok(passed(r, 'deploy'), r.stdout)
-    assert.match(jobLog(r, 'sigil-verify'), /verified \(https:\/\/gitlab\.com\//)
+    assert.match(
+      jobLog(r, 'sigil-verify'),
+      /verified \(https:\/\/gitlab\.com\//
+    )
     assert.ok(
       jobLog(r, 'deploy').includes(`deploying ${signed.digest}`),
       r.stdout
@@ -238,8 +249,14 @@ describe('GitLab component through gitlab-ci-local', () => {
         { format: 'nope' },
         /`format` input: `nope` cannot be used because it is not in the list of allowed options/
       ],
-      [{ concurrency: 'x' }, /`concurrency` input: provided value is not a number/],
-      [{ recursive: 'yes' }, /`recursive` input: provided value is not a boolean/]
+      [
+        { concurrency: 'x' },
+        /`concurrency` input: provided value is not a number/
+      ],
+      [
+        { recursive: 'yes' },
+        /`recursive` input: provided value is not a boolean/
+      ]
     ]
     for (const [inputs, message] of cases) {
       const { r } = await run(
@@ -249,19 +266,31 @@ describe('GitLab component through gitlab-ci-local', () => {
       assert.equal(r.exitCode, 1, r.output)
       assert.match(r.output, message)
     }
-    const ci = pipeline({ sign: { images: 'x' } }).replace(/^\s+images: x\n/m, '')
+    const ci = pipeline({ sign: { images: 'x' } }).replace(
+      /^\s+images: x\n/m,
+      ''
+    )
     const { r } = await run(ci, { args: ['--list'] })
     assert.equal(r.exitCode, 1, r.output)
-    assert.match(r.output, /`images` input: required value has not been provided/)
+    assert.match(
+      r.output,
+      /`images` input: required value has not been provided/
+    )
   })
 
   test('--preview: the included sign job keeps id_tokens and signs in script, never after_script', async () => {
     const { r } = await run(
-      pipeline({ sign: { images: 'reg.example/app:1' }, verify: { images: 'reg.example/app:1' } }),
+      pipeline({
+        sign: { images: 'reg.example/app:1' },
+        verify: { images: 'reg.example/app:1' }
+      }),
       { args: ['--preview'] }
     )
     assert.equal(r.exitCode, 0, r.output)
-    assert.match(r.stdout, /id_tokens:\n\s+SIGSTORE_ID_TOKEN:\n\s+aud: sigstore/)
+    assert.match(
+      r.stdout,
+      /id_tokens:\n\s+SIGSTORE_ID_TOKEN:\n\s+aud: sigstore/
+    )
     assert.ok(r.stdout.includes(`- ${GITLAB_ENTRY_COMMAND} sign`), r.stdout)
     assert.ok(r.stdout.includes(`- ${GITLAB_ENTRY_COMMAND} verify`), r.stdout)
     assert.doesNotMatch(r.stdout, /after_script/)

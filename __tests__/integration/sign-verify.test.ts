@@ -328,17 +328,45 @@ describe('keyless signing', () => {
   test('RFC 3161 timestamps on both formats verify (ours and @sigstore/verify)', async () => {
     const img = await freshImage(w)
     const before = w.stack.counts.tsa
-    await signImages(signOpts([img.ref], { format: 'both', timestampServerUrl: w.stack.tsaTimestampUrl }), deps())
+    await signImages(
+      signOpts([img.ref], {
+        format: 'both',
+        timestampServerUrl: w.stack.tsaTimestampUrl
+      }),
+      deps()
+    )
     assert.equal(w.stack.counts.tsa - before, 2)
     const m = await readSigManifest(w, img.repo, img.digest)
-    const ts = JSON.parse(m!.layers[0]!.annotations!['dev.sigstore.cosign/rfc3161timestamp']!)
+    const ts = JSON.parse(
+      m!.layers[0]!.annotations!['dev.sigstore.cosign/rfc3161timestamp']!
+    )
     assert.ok(fromBase64(ts.SignedRFC3161Timestamp).length > 100)
-    const index = await w.client.getManifest(img.repo, img.digest.replace(':', '-'))
-    const d = (index.manifest as { manifests: { digest: string }[] }).manifests[0]!.digest
-    const rm = (await w.client.getManifest(img.repo, d)).manifest as { layers: { digest: string }[] }
-    const bundle = JSON.parse(new TextDecoder().decode(await w.client.getBlob(img.repo, rm.layers[0]!.digest)))
-    assert.equal(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1)
-    verifyWithSigstoreJs({ trustedRoot: w.stack.trustedRoot, bundle, san: GITHUB_SAN, issuer: GITHUB_ISSUER, timestampThreshold: 1 })
+    const index = await w.client.getManifest(
+      img.repo,
+      img.digest.replace(':', '-')
+    )
+    const d = (index.manifest as { manifests: { digest: string }[] })
+      .manifests[0]!.digest
+    const rm = (await w.client.getManifest(img.repo, d)).manifest as {
+      layers: { digest: string }[]
+    }
+    const bundle = JSON.parse(
+      new TextDecoder().decode(
+        await w.client.getBlob(img.repo, rm.layers[0]!.digest)
+      )
+    )
+    assert.equal(
+      bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps
+        .length,
+      1
+    )
+    verifyWithSigstoreJs({
+      trustedRoot: w.stack.trustedRoot,
+      bundle,
+      san: GITHUB_SAN,
+      issuer: GITHUB_ISSUER,
+      timestampThreshold: 1
+    })
     const v = await verifyImages(verifyOpts([img.ref]), vdeps())
     assert.ok(v.ok)
     assert.equal(v.images[0]?.candidates.filter(c => c.ok).length, 2)
@@ -467,7 +495,10 @@ describe('key-pair signing', () => {
       bundle,
       publicKeyPem: key.pubPem
     })
-    const v = await verifyImages(verifyOpts([img.ref], { policy: {}, publicKey: key.pubPem }), vdeps())
+    const v = await verifyImages(
+      verifyOpts([img.ref], { policy: {}, publicKey: key.pubPem }),
+      vdeps()
+    )
     assert.ok(v.ok, JSON.stringify(v.images[0]?.candidates))
     assert.equal(v.images[0]?.candidates[0]?.format, 'bundle')
   })
@@ -475,15 +506,23 @@ describe('key-pair signing', () => {
   test('a signature that would not verify is never pushed (self-check before writing)', async () => {
     const img = await freshImage(w)
     // A trusted root that does not know this Rekor: the SET cannot verify.
-    const foreign = await startSigstoreStack({ subjectClaim: 'job_workflow_url' })
+    const foreign = await startSigstoreStack({
+      subjectClaim: 'job_workflow_url'
+    })
     try {
       const { parseTrustedRoot } = await import('../../src/sigstore/index.ts')
-      const mixed = parseTrustedRoot({ ...w.stack.trustedRoot, tlogs: foreign.trustedRoot.tlogs })
-      await assert.rejects(signImages(signOpts([img.ref], { trust: mixed }), deps()), (e: AppError) => {
-        assert.equal(e.code, 'REKOR_ENTRY_UNTRUSTED')
-        assert.match(e.message, /nothing was pushed/)
-        return true
+      const mixed = parseTrustedRoot({
+        ...w.stack.trustedRoot,
+        tlogs: foreign.trustedRoot.tlogs
       })
+      await assert.rejects(
+        signImages(signOpts([img.ref], { trust: mixed }), deps()),
+        (e: AppError) => {
+          assert.equal(e.code, 'REKOR_ENTRY_UNTRUSTED')
+          assert.match(e.message, /nothing was pushed/)
+          return true
+        }
+      )
       assert.equal(await readSigManifest(w, img.repo, img.digest), undefined)
     } finally {
       await foreign.stop()

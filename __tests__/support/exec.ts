@@ -17,7 +17,11 @@ export function execNode(
     execFile(
       process.execPath,
       [script, ...args],
-      { encoding: 'utf8', env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) },
+      {
+        encoding: 'utf8',
+        env: opts.env ?? process.env,
+        ...(opts.cwd ? { cwd: opts.cwd } : {})
+      },
       (err, stdout, stderr) =>
         resolve({
           code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,

@@ -7,7 +7,13 @@
 // `id_tokens:`, so SIGSTORE_ID_TOKEN is passed with --variable.
 // See /work/shared/docs/runners.md §3.
 import { execFileSync, spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { requireTool } from './registry.ts'
@@ -21,6 +27,12 @@ export const GITLAB_CI_LOCAL_JS = join(
 /** What the templates' `command` input is set to in tests. */
 export const GITLAB_ENTRY_COMMAND = `node ${join(REPO_ROOT, 'dist/gitlab/index.js')}`
 export const COMPONENT_ORIGIN = 'https://gitlab.example.com/acme/sigil.git'
+
+/** Fails early and clearly when dist/ has not been built. */
+export function requireBuiltEntry(): void {
+  if (!existsSync(join(REPO_ROOT, 'dist/gitlab/index.js')))
+    throw new Error('dist/gitlab/index.js is missing: run npm run build')
+}
 
 export interface ComponentRepo {
   dir: string
@@ -120,10 +132,7 @@ export function runGitlabCiLocal(
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
-    const timer = setTimeout(
-      () => child.kill('SIGKILL'),
-      o.timeoutMs ?? 60_000
-    )
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000)
     child.on('error', e => {
       clearTimeout(timer)
       reject(e)
@@ -164,7 +173,8 @@ export function readArtifact(
     '.gitlab-ci-reports/dotenv',
     file
   )
-  for (const p of [stored, report]) if (existsSync(p)) return readFileSync(p, 'utf8')
+  for (const p of [stored, report])
+    if (existsSync(p)) return readFileSync(p, 'utf8')
   throw new Error(`${job} left no artifact ${file}`)
 }
 

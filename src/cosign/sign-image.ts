@@ -334,7 +334,8 @@ function selfCheck(
         ...common
       })
     }
-    if (s.bundle) verifySignedEntity(toSignedEntity(s.bundle), { policy, ...common })
+    if (s.bundle)
+      verifySignedEntity(toSignedEntity(s.bundle), { policy, ...common })
   } catch (e) {
     throw new SignError(
       'SIGNATURE_SELF_CHECK_FAILED',

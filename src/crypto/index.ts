@@ -23,5 +23,6 @@ export {
   spkiFromCertificate,
   toPublicKeyObject,
   verifySignature,
+  verifyDigestSignature,
   type PublicKeyInput
 } from './verify.ts'

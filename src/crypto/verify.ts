@@ -5,10 +5,13 @@
 
 import {
   createPublicKey,
+  constants,
+  publicDecrypt,
   verify as nodeVerify,
   X509Certificate,
   type KeyObject
 } from 'node:crypto'
+import { p256, p384, p521 } from '@noble/curves/nist.js'
 import type { HashAlgorithm } from '../util/index.ts'
 import { KeyError } from './errors.ts'
 
@@ -72,6 +75,64 @@ export function verifySignature(
       : hash
   try {
     return nodeVerify(algorithm, data, key, signature)
+  } catch {
+    return false
+  }
+}
+
+// DER DigestInfo prefixes (RFC 8017 §9.2 note 1) for RSA PKCS#1 v1.5.
+const DIGEST_INFO_PREFIX: Record<HashAlgorithm, string> = {
+  sha256: '3031300d060960864801650304020105000420',
+  sha384: '3041300d060960864801650304020205000430',
+  sha512: '3051300d060960864801650304020305000440'
+}
+
+/**
+ * True when `signature` is valid over a precomputed `digest` (what a bundle's
+ * messageDigest carries when only the artifact's digest is known). node:crypto
+ * always hashes the input, so ECDSA goes through noble with prehash off and
+ * RSA PKCS#1 v1.5 recovers and compares the DigestInfo. Ed25519 signs the
+ * message itself, so a digest alone cannot be checked: false.
+ */
+export function verifyDigestSignature(
+  publicKey: PublicKeyInput,
+  digest: Uint8Array,
+  signature: Uint8Array,
+  hash: HashAlgorithm
+): boolean {
+  const key = toPublicKeyObject(publicKey)
+  try {
+    if (key.asymmetricKeyType === 'ec') {
+      const curve = {
+        prime256v1: p256,
+        secp384r1: p384,
+        secp521r1: p521
+      }[key.asymmetricKeyDetails?.namedCurve ?? '']
+      if (!curve) return false
+      const jwk = key.export({ format: 'jwk' })
+      const point = Buffer.concat([
+        Buffer.from([4]),
+        Buffer.from(jwk.x ?? '', 'base64url'),
+        Buffer.from(jwk.y ?? '', 'base64url')
+      ])
+      return curve.verify(signature, digest, point, {
+        prehash: false,
+        format: 'der',
+        lowS: false
+      })
+    }
+    if (key.asymmetricKeyType === 'rsa') {
+      const recovered = publicDecrypt(
+        { key, padding: constants.RSA_PKCS1_PADDING },
+        signature
+      )
+      const expected = Buffer.concat([
+        Buffer.from(DIGEST_INFO_PREFIX[hash], 'hex'),
+        digest
+      ])
+      return recovered.equals(expected)
+    }
+    return false
   } catch {
     return false
   }

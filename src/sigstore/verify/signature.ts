@@ -8,6 +8,7 @@ import { verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { toHex, type HashAlgorithm } from '../../util/index.ts'
 import { IN_TOTO_PAYLOAD_TYPE } from '../bundle/index.ts'
 import { VerificationError } from './errors.ts'
+import { verifyDigestSignature } from '../../crypto/index.ts'
 import { hashBytes, type SignatureContent } from './signed-entity.ts'
 
 /** DSSE v1 pre-authentication encoding. */
@@ -118,12 +119,28 @@ export function verifyContentSignature(
       )
     }
   }
-  // node:crypto cannot verify ECDSA over a precomputed digest, and a message
-  // signature is over the artifact bytes: fail closed rather than trust the
-  // bundle's own digest.
+  // Only the artifact's digest is known: verify over the declared digest once
+  // it is bound to the artifact the caller named. Without that binding the
+  // bundle would be vouching for itself: fail closed.
+  if (content.artifactDigest && declared) {
+    if (
+      !verifyDigestSignature(
+        key,
+        declared.value,
+        content.signature,
+        declared.algorithm
+      )
+    ) {
+      throw new VerificationError(
+        'SIGNATURE_INVALID',
+        'the signature over the artifact digest does not verify with the signing key'
+      )
+    }
+    return undefined
+  }
   throw new VerificationError(
     'ARTIFACT_REQUIRED',
-    'verifying a message signature needs the artifact bytes, not only its digest'
+    'verifying a message signature needs the artifact bytes or its digest'
   )
 }
 
