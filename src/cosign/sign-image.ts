@@ -36,6 +36,7 @@ import {
   ANNOTATION_SIGNATURE,
   SIMPLE_SIGNING_MEDIA_TYPE
 } from './constants.ts'
+import { DEFAULT_REKOR_URL } from './defaults.ts'
 import { buildEnvelope, preAuthEncoding } from './dsse.ts'
 import { SignError } from './errors.ts'
 import {
@@ -198,6 +199,16 @@ export async function signImages(
           now
         })
       )
+    )
+  }
+
+  if (
+    options.tlogUpload &&
+    options.rekorUrl === DEFAULT_REKOR_URL &&
+    (signer.visibility === 'private' || signer.visibility === 'internal')
+  ) {
+    logger.warn(
+      `this ${signer.visibility} repository's name, workflow and commit are recorded in the certificate, which the public Rekor log publishes. Use a private Sigstore instance (rekor-url, fulcio-url, trusted-root) if that must stay private.`
     )
   }
 

@@ -52,6 +52,8 @@ export interface RunSigner {
   identity?: KeylessIdentity
   /** base64(sha256(SPKI)), the publicKey hint of key-pair bundles. */
   keyHint: string
+  /** Keyless: the source repository's visibility claim, when the token has one. */
+  visibility?: string
 }
 
 export async function createKeyPairSigner(
@@ -126,7 +128,10 @@ export async function createKeylessSigner(
   const issuer = parsed.fulcio.issuer ?? ''
   o.logger.info(`certificate identity: ${subject} (issuer ${issuer})`)
   const leafPem = chainPem[0] ?? ''
+  // GitHub: repository_visibility; GitLab: project_visibility.
+  const visibility = claims.repository_visibility ?? claims.project_visibility
   return {
+    ...(typeof visibility === 'string' ? { visibility } : {}),
     key,
     verifierPem: leafPem,
     certificate: {
