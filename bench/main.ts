@@ -12,13 +12,16 @@
 // usage: node bench/main.ts [--write-readme] [--runs N]
 import { spawn } from 'node:child_process'
 import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync
 } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -106,6 +109,46 @@ function runChild(args: string[], env = cleanEnv): Promise<ChildResult> {
   })
 }
 
+// dist/ snapshot ---------------------------------------------------------------
+
+const ENTRY_FILES = [
+  'lib/index.js',
+  'cli/index.js',
+  'sign/index.js',
+  'verify/index.js',
+  'package.json'
+]
+
+/**
+ * A private copy of dist/, so that a `npm run build` running meanwhile (it
+ * deletes dist/ first) cannot break or skew the run. Waits for a complete
+ * build when dist/ is being rebuilt.
+ */
+async function snapshotDist(): Promise<string> {
+  const src = join(root, 'dist')
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const complete = (d: string): boolean =>
+      ENTRY_FILES.every(f => existsSync(join(d, f)))
+    if (complete(src)) {
+      const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-dist-'))
+      try {
+        const before = statSync(join(src, 'lib/index.js')).mtimeMs
+        cpSync(src, dir, { recursive: true })
+        const after = statSync(join(src, 'lib/index.js')).mtimeMs
+        if (before === after && complete(dir)) return dir
+      } catch {
+        // dist/ changed while we copied it: try again.
+      }
+      rmSync(dir, { recursive: true, force: true })
+    }
+    if (Date.now() > deadline)
+      throw new Error('dist/ is incomplete: run npm run build')
+    log('  waiting for dist/ (a build is running)')
+    await new Promise(r => setTimeout(r, 1000))
+  }
+}
+
 // 1. Size ---------------------------------------------------------------------
 
 function dirBytes(dir: string): number {
@@ -124,13 +167,13 @@ interface LoadFigure {
   median: number
 }
 
-async function measureLoad(): Promise<LoadFigure[]> {
+async function measureLoad(dist: string): Promise<LoadFigure[]> {
   const cases: { name: string; args: string[] }[] = [
     // Bare node printing one byte: the floor for "time to first output".
     { name: 'bare node', args: ['-e', "process.stdout.write('0')"] },
-    { name: 'cli (version)', args: ['dist/cli/index.js', 'version'] },
-    { name: 'verify action', args: ['dist/verify/index.js'] },
-    { name: 'sign action', args: ['dist/sign/index.js'] }
+    { name: 'cli (version)', args: [join(dist, 'cli/index.js'), 'version'] },
+    { name: 'verify action', args: [join(dist, 'verify/index.js')] },
+    { name: 'sign action', args: [join(dist, 'sign/index.js')] }
   ]
   for (const c of cases) {
     const r = await runChild(c.args)
@@ -155,7 +198,12 @@ interface SignRun {
   fulcio: number
 }
 
-async function signOnce(w: World, who: Signer, n: number): Promise<SignRun> {
+async function signOnce(
+  w: World,
+  dist: string,
+  who: Signer,
+  n: number
+): Promise<SignRun> {
   const refs: string[] = []
   for (let i = 0; i < n; i++)
     refs.push((await freshImage(w, `bench/${who}`)).ref)
@@ -171,7 +219,7 @@ async function signOnce(w: World, who: Signer, n: number): Promise<SignRun> {
   ]
   const args =
     who === 'sigil'
-      ? ['dist/cli/index.js', 'sign', ...common, ...refs]
+      ? [join(dist, 'cli/index.js'), 'sign', ...common, ...refs]
       : ['bench/peer-signer.mjs', ...common, ...refs]
   const before = w.stack.counts.fulcio
   const r = await runChild(args)
@@ -183,7 +231,7 @@ async function signOnce(w: World, who: Signer, n: number): Promise<SignRun> {
 }
 
 /** `sigil verify` on an image the peer signed: the peer writes real signatures. */
-async function checkPeerOutput(w: World): Promise<void> {
+async function checkPeerOutput(w: World, dist: string): Promise<void> {
   const ref = (await freshImage(w, 'bench/check')).ref
   const common = [
     '--identity-token',
@@ -197,7 +245,7 @@ async function checkPeerOutput(w: World): Promise<void> {
   ]
   const s = await runChild(['bench/peer-signer.mjs', ...common, ref])
   const v = await runChild([
-    'dist/cli/index.js',
+    join(dist, 'cli/index.js'),
     'verify',
     '--certificate-identity',
     GITHUB_SAN,
@@ -221,12 +269,12 @@ interface SignFigures {
   peerFulcio: number
 }
 
-async function measureSigning(w: World): Promise<SignFigures[]> {
-  await checkPeerOutput(w)
+async function measureSigning(w: World, dist: string): Promise<SignFigures[]> {
+  await checkPeerOutput(w, dist)
   const sizes = [1, 10]
   for (const n of sizes) {
-    await signOnce(w, 'sigil', n) // warm-up (page cache, registry, stack JIT)
-    await signOnce(w, 'peer', n)
+    await signOnce(w, dist, 'sigil', n) // warm-up (page cache, registry, stack JIT)
+    await signOnce(w, dist, 'peer', n)
   }
   const runs = new Map<string, SignRun[]>()
   const push = (k: string, r: SignRun): void =>
@@ -235,7 +283,8 @@ async function measureSigning(w: World): Promise<SignFigures[]> {
     for (const n of sizes) {
       // Alternate who goes first to spread drift and noise evenly.
       const order: Signer[] = i % 2 ? ['peer', 'sigil'] : ['sigil', 'peer']
-      for (const who of order) push(`${who}${n}`, await signOnce(w, who, n))
+      for (const who of order)
+        push(`${who}${n}`, await signOnce(w, dist, who, n))
     }
     log(`  signing round ${i + 1}/${RUNS} done`)
   }
@@ -365,17 +414,23 @@ function writeReadme(body: string): void {
 async function main(): Promise<void> {
   const t0 = performance.now()
   log('1/4 dist/ size')
-  const size = dirBytes(join(root, 'dist'))
-  log('2/4 entry-point load time')
-  const load = await measureLoad()
-  log('3/4 signing (starting docker-registry and the Sigstore stack)')
-  const w = await startWorld({ mode: 'none' })
+  const dist = await snapshotDist()
+  let load: LoadFigure[]
   let sign: SignFigures[]
+  const size = dirBytes(dist)
   try {
-    sign = await measureSigning(w)
+    log('2/4 entry-point load time')
+    load = await measureLoad(dist)
+    log('3/4 signing (starting docker-registry and the Sigstore stack)')
+    const w = await startWorld({ mode: 'none' })
+    try {
+      sign = await measureSigning(w, dist)
+    } finally {
+      await w.stop()
+      rmSync(w.tmp, { recursive: true, force: true })
+    }
   } finally {
-    await w.stop()
-    rmSync(w.tmp, { recursive: true, force: true })
+    rmSync(dist, { recursive: true, force: true })
   }
   log('4/4 verification throughput')
   const verify = await measureVerify()

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { runAction } from '../__tests__/support/run-action.ts'
 import { startGitHubOidc, githubClaims } from '../__tests__/support/oidc.ts'
 import { verifyWithSigstoreJs } from '../__tests__/support/oracle.ts'
+import { legacyLayerAsBundle } from '../__tests__/support/legacy-bundle.ts'
 import {
   GITHUB_ISSUER,
   GITHUB_SAN,
@@ -16,68 +17,11 @@ import {
   readSigManifest,
   startWorld
 } from '../__tests__/support/world.ts'
-import {
-  ANNOTATION_BUNDLE,
-  ANNOTATION_CERTIFICATE,
-  ANNOTATION_SIGNATURE
-} from '../src/cosign/constants.ts'
-import { sha256, toBase64 } from '../src/util/index.ts'
 
 const root = join(import.meta.dirname, '..')
 const bold = (s: string): string =>
   process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s
 const step = (s: string): void => console.log(`\n${bold(`▶ ${s}`)}`)
-
-// cosign's legacy layer as a v0.1 bundle: the same material cosign hands to
-// sigstore-go when it verifies a .sig layer.
-function legacyAsBundle(
-  annotations: Record<string, string>,
-  payload: Uint8Array
-): object {
-  const rekor = JSON.parse(annotations[ANNOTATION_BUNDLE] ?? '{}') as {
-    SignedEntryTimestamp: string
-    Payload: {
-      body: string
-      integratedTime: number
-      logIndex: number
-      logID: string
-    }
-  }
-  const body = JSON.parse(
-    Buffer.from(rekor.Payload.body, 'base64').toString()
-  ) as { kind: string; apiVersion: string }
-  const cert = (annotations[ANNOTATION_CERTIFICATE] ?? '').replace(
-    /-----[^-]+-----|\s/g,
-    ''
-  )
-  return {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: {
-      x509CertificateChain: { certificates: [{ rawBytes: cert }] },
-      tlogEntries: [
-        {
-          logIndex: String(rekor.Payload.logIndex),
-          logId: {
-            keyId: Buffer.from(rekor.Payload.logID, 'hex').toString('base64')
-          },
-          kindVersion: { kind: body.kind, version: body.apiVersion },
-          integratedTime: String(rekor.Payload.integratedTime),
-          inclusionPromise: {
-            signedEntryTimestamp: rekor.SignedEntryTimestamp
-          },
-          canonicalizedBody: rekor.Payload.body
-        }
-      ]
-    },
-    messageSignature: {
-      messageDigest: {
-        algorithm: 'SHA2_256',
-        digest: toBase64(sha256(payload))
-      },
-      signature: annotations[ANNOTATION_SIGNATURE]
-    }
-  }
-}
 
 step(
   'Starting a token-auth docker-registry, Fulcio, Rekor, TSA and a GitHub OIDC emulator on loopback'
@@ -155,7 +99,7 @@ try {
       const payload = await w.client.getBlob(repo, layer.digest)
       const r = verifyWithSigstoreJs({
         trustedRoot: w.stack.trustedRoot,
-        bundle: legacyAsBundle(layer.annotations ?? {}, payload),
+        bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
         artifact: payload,
         san: GITHUB_SAN,
         issuer: GITHUB_ISSUER

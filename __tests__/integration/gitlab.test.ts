@@ -6,10 +6,12 @@
 // passed with --variable (gitlab-ci-local does not mint id_tokens).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
-import { stringify } from 'yaml'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse, stringify } from 'yaml'
 import {
   GITLAB_ENTRY_COMMAND,
+  REPO_ROOT,
   jobLog,
   makeComponentRepo,
   parseDotenv,
@@ -294,5 +296,26 @@ describe('GitLab component through gitlab-ci-local', () => {
     assert.ok(r.stdout.includes(`- ${GITLAB_ENTRY_COMMAND} sign`), r.stdout)
     assert.ok(r.stdout.includes(`- ${GITLAB_ENTRY_COMMAND} verify`), r.stdout)
     assert.doesNotMatch(r.stdout, /after_script/)
+  })
+
+  test("the project's own .gitlab-ci.yml loads: components merged with the local job keys", async () => {
+    const { r } = await run(
+      readFileSync(join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8'),
+      { args: ['--preview'] }
+    )
+    assert.equal(r.exitCode, 0, r.output)
+    const jobs = parse(r.stdout) as Record<string, Record<string, unknown>>
+    const sign = jobs['sigil-sign'] ?? {}
+    const verify = jobs['sigil-verify'] ?? {}
+    assert.deepEqual(sign.script, ['node dist/gitlab/index.js sign'])
+    assert.deepEqual(sign.id_tokens, { SIGSTORE_ID_TOKEN: { aud: 'sigstore' } })
+    assert.equal((sign.rules as { when: string }[])[0]?.when, 'manual')
+    assert.deepEqual(verify.script, ['node dist/gitlab/index.js verify'])
+    assert.equal((verify.needs as { job: string }[])[0]?.job, 'sigil-sign')
+    assert.deepEqual(Object.keys(jobs.release?.release ?? {}).sort(), [
+      'description',
+      'name',
+      'tag_name'
+    ])
   })
 })

@@ -13,18 +13,17 @@ import {
 } from '../../src/cosign/index.ts'
 import {
   ANNOTATION_BUNDLE,
-  ANNOTATION_CERTIFICATE,
   ANNOTATION_SIGNATURE
 } from '../../src/cosign/constants.ts'
 import { StaticIdentityProvider } from '../../src/sigstore/index.ts'
 import {
   fromBase64,
   toBase64,
-  sha256,
   utf8,
   type AppError
 } from '../../src/util/index.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
+import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
 import { makeJwt, githubClaims } from '../support/oidc.ts'
 import { startSigstoreStack } from '../support/sigstore-stack.ts'
 import {
@@ -108,59 +107,6 @@ function failureCode(r: VerifyResult): string | undefined {
   return cause?.code ?? e?.code
 }
 
-/** cosign's legacy layer as a v0.1 bundle (how cosign itself hands it to sigstore-go). */
-function legacyLayerAsBundle(
-  layer: { annotations?: Record<string, string> },
-  payload: Uint8Array
-): object {
-  const a = layer.annotations ?? {}
-  const rekor = JSON.parse(a[ANNOTATION_BUNDLE] ?? '{}') as {
-    SignedEntryTimestamp: string
-    Payload: {
-      body: string
-      integratedTime: number
-      logIndex: number
-      logID: string
-    }
-  }
-  const body = JSON.parse(
-    Buffer.from(rekor.Payload.body, 'base64').toString()
-  ) as { kind: string; apiVersion: string }
-  const certDer = Buffer.from(
-    (a[ANNOTATION_CERTIFICATE] ?? '').replace(/-----[^-]+-----|\s/g, ''),
-    'base64'
-  )
-  return {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: {
-      x509CertificateChain: {
-        certificates: [{ rawBytes: certDer.toString('base64') }]
-      },
-      tlogEntries: [
-        {
-          logIndex: String(rekor.Payload.logIndex),
-          logId: {
-            keyId: Buffer.from(rekor.Payload.logID, 'hex').toString('base64')
-          },
-          kindVersion: { kind: body.kind, version: body.apiVersion },
-          integratedTime: String(rekor.Payload.integratedTime),
-          inclusionPromise: {
-            signedEntryTimestamp: rekor.SignedEntryTimestamp
-          },
-          canonicalizedBody: rekor.Payload.body
-        }
-      ]
-    },
-    messageSignature: {
-      messageDigest: {
-        algorithm: 'SHA2_256',
-        digest: toBase64(sha256(payload))
-      },
-      signature: a[ANNOTATION_SIGNATURE]
-    }
-  }
-}
-
 describe('keyless signing', () => {
   test('legacy: one layer, independently verified by @sigstore/verify, and by our verifier', async () => {
     const img = await freshImage(w)
@@ -185,7 +131,7 @@ describe('keyless signing', () => {
     const payload = await w.client.getBlob(img.repo, layer.digest)
     const oracle = verifyWithSigstoreJs({
       trustedRoot: w.stack.trustedRoot,
-      bundle: legacyLayerAsBundle(layer, payload),
+      bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
       artifact: payload,
       san: GITHUB_SAN,
       issuer: GITHUB_ISSUER

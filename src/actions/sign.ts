@@ -9,8 +9,7 @@ import {
   PUBLIC_GOOD_SEARCH_URL,
   SIGN_INPUTS,
   StaticIdentityProvider,
-  createRuntime,
-  loadTrustMaterial,
+  prepareRun,
   registerSecret,
   signImages,
   toSignInputs,
@@ -132,19 +131,11 @@ export async function runSignAction(): Promise<void> {
     const identity = inputs.options.key
       ? undefined
       : chooseIdentity(inputs.identityToken, process.env)
-    const trust = await loadTrustMaterial(inputs.trustedRootPath)
-    const runtime = createRuntime({
+    const runtime = await prepareRun(inputs, {
       userAgent: userAgent(),
-      logger: actionsLogger,
-      ...(inputs.registryUsername
-        ? { registryUsername: inputs.registryUsername }
-        : {}),
-      ...(inputs.registryPassword
-        ? { registryPassword: inputs.registryPassword }
-        : {}),
-      allowHttpRegistry: inputs.allowHttpRegistry,
-      ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+      logger: actionsLogger
     })
+    const trust = runtime.trust
     const result = await signImages(
       { ...inputs.options, trust },
       {

@@ -5,9 +5,9 @@ import * as core from '@actions/core'
 import { fail, readRawInputs, userAgent } from './common.ts'
 import {
   VERIFY_INPUTS,
-  createRuntime,
-  loadTrustMaterial,
+  prepareRun,
   toVerifyInputs,
+  toVerifyResultJson,
   verificationFailure,
   verifyImages,
   type VerifyResult
@@ -29,18 +29,7 @@ function writeOutputs(result: VerifyResult): void {
         identities.add(`${c.identity.subject} (${c.identity.issuer})`)
   }
   core.setOutput('identities', [...identities].join('\n'))
-  core.setOutput(
-    'result',
-    JSON.stringify({
-      ok: result.ok,
-      images: result.images.map(i => ({
-        ...i,
-        error: i.error
-          ? { code: i.error.code, message: i.error.message }
-          : undefined
-      }))
-    })
-  )
+  core.setOutput('result', JSON.stringify(toVerifyResultJson(result)))
 }
 
 async function writeSummary(result: VerifyResult): Promise<void> {
@@ -85,19 +74,11 @@ export async function runVerifyAction(): Promise<void> {
       process.env,
       actionsLogger
     )
-    const trust = await loadTrustMaterial(inputs.trustedRootPath)
-    const runtime = createRuntime({
+    const runtime = await prepareRun(inputs, {
       userAgent: userAgent(),
-      logger: actionsLogger,
-      ...(inputs.registryUsername
-        ? { registryUsername: inputs.registryUsername }
-        : {}),
-      ...(inputs.registryPassword
-        ? { registryPassword: inputs.registryPassword }
-        : {}),
-      allowHttpRegistry: inputs.allowHttpRegistry,
-      ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+      logger: actionsLogger
     })
+    const trust = runtime.trust
     const result = await verifyImages(
       { ...inputs.options, trust },
       { logger: actionsLogger, registryFor: runtime.registryFor }

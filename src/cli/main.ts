@@ -7,13 +7,14 @@ import {
   EXIT,
   SIGN_INPUTS,
   VERIFY_INPUTS,
-  createRuntime,
+  prepareRun,
   exitCodeFor,
   loadTrustMaterial,
   parseDigestArgument,
   signImages,
   toSignInputs,
   toVerifyInputs,
+  toVerifyResultJson,
   verificationFailure,
   verifyBlob,
   verifyImages,
@@ -149,20 +150,12 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
   const inputs = await toSignInputs(toRaw(parsed), io.env)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'sign needs at least one IMAGE')
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
-  const runtime = createRuntime({
+  const runtime = await prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
-    logger,
-    env: io.env,
-    ...(inputs.registryUsername
-      ? { registryUsername: inputs.registryUsername }
-      : {}),
-    ...(inputs.registryPassword
-      ? { registryPassword: inputs.registryPassword }
-      : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry,
-    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+    logger: logger,
+    env: io.env
   })
+  const trust = runtime.trust
   const identity = inputs.options.key
     ? undefined
     : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
@@ -204,28 +197,18 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
   const inputs = await toVerifyInputs(toRaw(parsed), io.env, logger)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'verify needs at least one IMAGE')
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
-  const runtime = createRuntime({
+  const runtime = await prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
-    logger,
-    env: io.env,
-    ...(inputs.registryUsername
-      ? { registryUsername: inputs.registryUsername }
-      : {}),
-    ...(inputs.registryPassword
-      ? { registryPassword: inputs.registryPassword }
-      : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry,
-    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+    logger: logger,
+    env: io.env
   })
+  const trust = runtime.trust
   const result = await verifyImages(
     { ...inputs.options, trust, imagesInputName: 'IMAGE' },
     { logger, registryFor: runtime.registryFor }
   )
   if (parsed.flags.output === 'json') {
-    io.stdout(
-      `${JSON.stringify({ ok: result.ok, images: result.images.map(i => ({ ...i, error: i.error ? { code: i.error.code, message: i.error.message } : undefined })) }, null, 2)}\n`
-    )
+    io.stdout(`${JSON.stringify(toVerifyResultJson(result), null, 2)}\n`)
   } else {
     for (const i of result.images.filter(x => x.verified)) {
       io.stderr(

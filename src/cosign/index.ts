@@ -17,6 +17,7 @@ export {
 export {
   verifyImages,
   verificationFailure,
+  toVerifyResultJson,
   type VerifyImagesOptions,
   type VerifyImagesDeps,
   type VerifyResult,
@@ -26,6 +27,8 @@ export {
 export {
   createRuntime,
   loadTrustMaterial,
+  prepareRun,
+  type RunInputs,
   type Runtime,
   type RuntimeOptions
 } from './runtime.ts'

@@ -104,3 +104,34 @@ export async function loadTrustMaterial(
     )
   }
 }
+
+/** What every front door collects besides the use case's own options. */
+export interface RunInputs {
+  trustedRootPath?: string
+  registryUsername?: string
+  registryPassword?: string
+  allowHttpRegistry: boolean
+  retryBudgetMs?: number
+}
+
+/** The trusted root and the runtime for one run, from the front door's inputs. */
+export async function prepareRun(
+  inputs: RunInputs,
+  o: { userAgent: string; logger: Logger; env?: NodeJS.ProcessEnv }
+): Promise<Runtime & { trust: TrustMaterial }> {
+  const trust = await loadTrustMaterial(inputs.trustedRootPath)
+  const runtime = createRuntime({
+    userAgent: o.userAgent,
+    logger: o.logger,
+    ...(o.env ? { env: o.env } : {}),
+    ...(inputs.registryUsername !== undefined
+      ? { registryUsername: inputs.registryUsername }
+      : {}),
+    ...(inputs.registryPassword !== undefined
+      ? { registryPassword: inputs.registryPassword }
+      : {}),
+    allowHttpRegistry: inputs.allowHttpRegistry,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+  })
+  return { ...runtime, trust }
+}

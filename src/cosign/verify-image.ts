@@ -341,3 +341,14 @@ export function verificationFailure(
     { cause: first, ...(first.remedy ? { remedy: first.remedy } : {}) }
   )
 }
+
+/** The result as JSON-ready data (errors reduced to code and message). */
+export function toVerifyResultJson(result: VerifyResult): object {
+  return {
+    ok: result.ok,
+    images: result.images.map(({ error, ...image }) => ({
+      ...image,
+      ...(error ? { error: { code: error.code, message: error.message } } : {})
+    }))
+  }
+}

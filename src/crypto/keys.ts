@@ -4,12 +4,21 @@
 // Algorithms: cosign pkg/cosign/keys.go SupportedKeyDetails (spec §7.3).
 
 import {
+  createECDH,
+  createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   sign as nodeSign,
+  type ECDH,
   type KeyObject
 } from 'node:crypto'
 import { p256 } from '@noble/curves/nist.js'
+import {
+  bytesToNumberBE,
+  createHmacDrbg,
+  numberToBytesBE
+} from '@noble/curves/utils.js'
 import {
   concatBytes,
   fromBase64,
@@ -44,27 +53,81 @@ const P256_SPKI_PREFIX = Uint8Array.from([
   0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00
 ])
 
-/** P-256 signing with noble: deterministic (RFC 6979), low-S, DER. */
-class NobleP256Key implements SigningKey {
+const Fn = p256.Point.Fn
+const N = Fn.ORDER
+const HALF_N = N >> 1n
+
+// RFC 6979 §3.2 HMAC-DRBG (noble's), HMAC-SHA-256 from node:crypto.
+const drbg = createHmacDrbg<{ r: bigint; s: bigint }>(
+  32,
+  32,
+  (key: Uint8Array, msg: Uint8Array) =>
+    Uint8Array.from(createHmac('sha256', key).update(msg).digest())
+)
+
+/** Minimal DER INTEGER of a non-negative bigint. */
+function derInteger(n: bigint): Uint8Array {
+  let bytes: Uint8Array = numberToBytesBE(n, 32)
+  let i = 0
+  while (i < bytes.length - 1 && bytes[i] === 0) i++
+  bytes = bytes.subarray(i)
+  const pad = (bytes[0] ?? 0) & 0x80 ? Uint8Array.of(0) : new Uint8Array(0)
+  return concatBytes(Uint8Array.of(0x02, pad.length + bytes.length), pad, bytes)
+}
+
+function derSignature(r: bigint, s: bigint): Uint8Array {
+  const body = concatBytes(derInteger(r), derInteger(s))
+  return concatBytes(Uint8Array.of(0x30, body.length), body)
+}
+
+/**
+ * P-256 ECDSA, deterministic (RFC 6979) and low-S, byte-for-byte what noble's
+ * `p256.sign(msg, key, { format: 'der' })` returns (a unit test holds them
+ * equal). The nonce comes from noble's HMAC-DRBG and the scalar arithmetic
+ * from noble's field; only the point multiplication k·G is delegated to
+ * OpenSSL (via ECDH), because noble builds a ~40 ms base-point table on first
+ * use, which would dominate a one-shot CLI or action run.
+ */
+class P256Key implements SigningKey {
   readonly algorithm = 'ECDSA_P256_SHA256' as const
   readonly hash = 'sha256' as const
   readonly publicKeySpki: Uint8Array
   readonly publicKeyPem: string
   readonly #secret: Uint8Array
+  readonly #d: bigint
+  readonly #ecdh: ECDH
 
   constructor(secret: Uint8Array) {
     this.#secret = Uint8Array.from(secret)
-    const point = p256.getPublicKey(this.#secret, false)
+    this.#d = bytesToNumberBE(this.#secret)
+    if (this.#d <= 0n || this.#d >= N) {
+      throw new KeyError('KEY_INVALID', 'P-256 private key out of range')
+    }
+    this.#ecdh = createECDH('prime256v1')
+    this.#ecdh.setPrivateKey(this.#secret)
+    const point = new Uint8Array(this.#ecdh.getPublicKey())
     this.publicKeySpki = concatBytes(P256_SPKI_PREFIX, point)
     this.publicKeyPem = toPem('PUBLIC KEY', this.publicKeySpki)
   }
 
   sign(data: Uint8Array): Uint8Array {
-    return p256.sign(data, this.#secret, {
-      prehash: true,
-      lowS: true,
-      format: 'der'
+    const h = createHash('sha256').update(data).digest()
+    // bits2int(h) mod n; for P-256 with SHA-256 the lengths match.
+    const e = Fn.create(bytesToNumberBE(h))
+    const seed = concatBytes(this.#secret, numberToBytesBE(e, 32))
+    const kG = createECDH('prime256v1')
+    const { r, s } = drbg(seed, kBytes => {
+      const k = bytesToNumberBE(kBytes)
+      if (k <= 0n || k >= N) return undefined
+      kG.setPrivateKey(kBytes)
+      const x = bytesToNumberBE(kG.getPublicKey().subarray(1, 33))
+      const r = Fn.create(x)
+      if (r === 0n) return undefined
+      const s = Fn.mul(Fn.inv(k), Fn.add(e, Fn.mul(r, this.#d)))
+      if (s === 0n) return undefined
+      return { r, s: s > HALF_N ? N - s : s }
     })
+    return derSignature(r, s)
   }
 
   toJSON(): object {
@@ -112,7 +175,7 @@ function hashOf(algorithm: SigningAlgorithm): HashAlgorithm {
 
 /** A fresh P-256 key for one keyless signing session. */
 export function generateEphemeralKey(): SigningKey {
-  return new NobleP256Key(p256.utils.randomSecretKey())
+  return new P256Key(p256.utils.randomSecretKey())
 }
 
 /**
@@ -135,7 +198,7 @@ export function signingKeyFromKeyObject(key: KeyObject): SigningKey {
         if (typeof jwk.d !== 'string') {
           throw new KeyError('KEY_INVALID', 'The EC private key has no scalar')
         }
-        return new NobleP256Key(fromBase64(jwk.d))
+        return new P256Key(fromBase64(jwk.d))
       }
       if (curve === 'secp384r1') return new NodeKey(key, 'ECDSA_P384_SHA384')
       if (curve === 'secp521r1') return new NodeKey(key, 'ECDSA_P521_SHA512')

@@ -7,12 +7,12 @@ import { writeFile } from 'node:fs/promises'
 import {
   SIGN_INPUTS,
   VERIFY_INPUTS,
-  createRuntime,
+  prepareRun,
   exitCodeFor,
-  loadTrustMaterial,
   signImages,
   toSignInputs,
   toVerifyInputs,
+  toVerifyResultJson,
   verificationFailure,
   verifyImages,
   type RawInputs
@@ -156,20 +156,12 @@ async function sign(
       )
     }
   }
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
-  const runtime = createRuntime({
+  const runtime = await prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
-    env,
-    ...(inputs.registryUsername
-      ? { registryUsername: inputs.registryUsername }
-      : {}),
-    ...(inputs.registryPassword
-      ? { registryPassword: inputs.registryPassword }
-      : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry,
-    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+    env: env
   })
+  const trust = runtime.trust
   const result = await signImages(
     { ...inputs.options, trust },
     {
@@ -211,20 +203,12 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
     env,
     log
   )
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
-  const runtime = createRuntime({
+  const runtime = await prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
-    env,
-    ...(inputs.registryUsername
-      ? { registryUsername: inputs.registryUsername }
-      : {}),
-    ...(inputs.registryPassword
-      ? { registryPassword: inputs.registryPassword }
-      : {}),
-    allowHttpRegistry: inputs.allowHttpRegistry,
-    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+    env: env
   })
+  const trust = runtime.trust
   const result = await verifyImages(
     { ...inputs.options, trust },
     { logger: log, registryFor: runtime.registryFor }
@@ -248,7 +232,7 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
-    `${JSON.stringify({ ok: result.ok, images: result.images.map(i => ({ ...i, error: i.error ? { code: i.error.code, message: i.error.message } : undefined })) }, null, 2)}\n`
+    `${JSON.stringify(toVerifyResultJson(result), null, 2)}\n`
   )
   const failure = verificationFailure(result)
   if (failure) throw failure

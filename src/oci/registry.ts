@@ -84,7 +84,14 @@ const MAX_PAGES = 1000
 const UNKNOWN_RETRY_DELAYS_MS = [100, 250, 500, 1000]
 const SUCCESS = new Set([200, 201, 202, 204])
 
+/** Blobs up to this size are uploaded without checking for them first. */
+const SMALL_BLOB_BYTES = 64 * 1024
+
 export class RegistryClient {
+  readonly #uploads = new Map<
+    string,
+    Promise<{ digest: string; size: number }>
+  >()
   /** Canonical host[:port], as in references. */
   readonly registry: string
   /** Scheme and API host, e.g. `https://ghcr.io`. */
@@ -307,13 +314,39 @@ export class RegistryClient {
   }
 
   /** Monolithic upload (POST, then PUT ?digest=); skipped when present. */
-  async uploadBlob(
+  /**
+   * Uploads a blob once per client: concurrent and repeated uploads of the
+   * same digest to the same repository share one request (distribution
+   * fails concurrent uploads of one digest with DIGEST_INVALID).
+   */
+  uploadBlob(
+    repository: string,
+    bytes: Uint8Array
+  ): Promise<{ digest: string; size: number }> {
+    const key = `${repository}@${ociDigest(bytes)}`
+    let upload = this.#uploads.get(key)
+    if (!upload) {
+      upload = this.#uploadBlob(repository, bytes)
+      this.#uploads.set(key, upload)
+      // A failed upload may be tried again later.
+      upload.catch(() => this.#uploads.delete(key))
+    }
+    return upload
+  }
+
+  async #uploadBlob(
     repository: string,
     bytes: Uint8Array
   ): Promise<{ digest: string; size: number }> {
     const digest = ociDigest(bytes)
     const size = bytes.byteLength
-    if (await this.#blobExistsForPush(repository, digest))
+    // For small blobs (signature payloads, configs, bundles) a HEAD costs as
+    // much as the upload itself, and re-uploading an existing blob is
+    // harmless; only larger blobs are checked first.
+    if (
+      size > SMALL_BLOB_BYTES &&
+      (await this.#blobExistsForPush(repository, digest))
+    )
       return { digest, size }
     const scopes = [pushScope(repository)]
     const start = await this.#send(

@@ -195,9 +195,11 @@ export class LegacyTagStore {
         }
         diffIds = await this.#readDiffIds(repository, m, layers, where)
       }
-      await this.#client.uploadBlob(repository, layer.payload)
       const config = buildConfig([...diffIds, payloadDescriptor.digest])
-      await this.#client.uploadBlob(repository, config)
+      await Promise.all([
+        this.#client.uploadBlob(repository, layer.payload),
+        this.#client.uploadBlob(repository, config)
+      ])
       const manifest = buildManifest(mediaType, configMediaType, config, [
         ...layers,
         payloadDescriptor

@@ -104,8 +104,10 @@ export class ReferrerStore {
       content,
       now
     )
-    await this.#client.uploadBlob(repository, EMPTY_CONFIG)
-    await this.#client.uploadBlob(repository, bundleBytes)
+    await Promise.all([
+      this.#client.uploadBlob(repository, EMPTY_CONFIG),
+      this.#client.uploadBlob(repository, bundleBytes)
+    ])
     const pushed = await pushReferrer(
       this.#client,
       repository,

@@ -1,0 +1,59 @@
+// cosign's legacy `.sig` layer as a v0.1 Sigstore bundle: the same material
+// (certificate, Rekor entry with its SET, message signature over the payload)
+// that cosign hands to sigstore-go when it verifies a layer. Lets
+// @sigstore/verify judge our legacy signatures independently.
+import {
+  ANNOTATION_BUNDLE,
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_SIGNATURE
+} from '../../src/cosign/constants.ts'
+import { sha256, toBase64 } from '../../src/util/index.ts'
+
+export function legacyLayerAsBundle(
+  annotations: Record<string, string>,
+  payload: Uint8Array
+): object {
+  const rekor = JSON.parse(annotations[ANNOTATION_BUNDLE] ?? '{}') as {
+    SignedEntryTimestamp: string
+    Payload: {
+      body: string
+      integratedTime: number
+      logIndex: number
+      logID: string
+    }
+  }
+  const body = JSON.parse(
+    Buffer.from(rekor.Payload.body, 'base64').toString()
+  ) as { kind: string; apiVersion: string }
+  const cert = (annotations[ANNOTATION_CERTIFICATE] ?? '').replace(
+    /-----[^-]+-----|\s/g,
+    ''
+  )
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: {
+      x509CertificateChain: { certificates: [{ rawBytes: cert }] },
+      tlogEntries: [
+        {
+          logIndex: String(rekor.Payload.logIndex),
+          logId: {
+            keyId: Buffer.from(rekor.Payload.logID, 'hex').toString('base64')
+          },
+          kindVersion: { kind: body.kind, version: body.apiVersion },
+          integratedTime: String(rekor.Payload.integratedTime),
+          inclusionPromise: {
+            signedEntryTimestamp: rekor.SignedEntryTimestamp
+          },
+          canonicalizedBody: rekor.Payload.body
+        }
+      ]
+    },
+    messageSignature: {
+      messageDigest: {
+        algorithm: 'SHA2_256',
+        digest: toBase64(sha256(payload))
+      },
+      signature: annotations[ANNOTATION_SIGNATURE]
+    }
+  }
+}
