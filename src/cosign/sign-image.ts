@@ -53,7 +53,7 @@ import {
 import { verifyLegacySignature } from './legacy-signature.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
-import { resolveTargets, type ImageTarget } from './targets.ts'
+import { parseReferences, resolveTargets, type ImageTarget } from './targets.ts'
 
 export type SignatureFormat = 'legacy' | 'bundle' | 'both'
 
@@ -161,46 +161,51 @@ export async function signImages(
     ? splitRepository(options.signatureRepository)
     : undefined
 
-  // 1. What to sign: every reference parsed and resolved before a certificate is requested.
-  const targets = await logger.group('Resolving images', () =>
-    resolveTargets(
-      {
-        images: options.images,
-        recursive: options.recursive,
-        concurrency: options.concurrency,
-        inputName: options.imagesInputName ?? 'images'
-      },
-      deps.registryFor,
-      logger
+  // 1. What to sign, and 2. one signing identity for the whole run, in
+  // parallel: references are parsed first (a typo fails before any network
+  // call); the certificate request overlaps the registry round trips.
+  const inputName = options.imagesInputName ?? 'images'
+  parseReferences(options.images, inputName)
+  const getSigner = async (): Promise<RunSigner> => {
+    if (options.key) {
+      const s = await createKeyPairSigner(options.key.pem, options.key.password)
+      logger.info('signing with the given key pair')
+      return s
+    }
+    if (!deps.identity)
+      throw new TypeError('keyless signing needs an identity provider')
+    return step(
+      'getting a signing certificate',
+      `Fulcio at ${options.fulcioUrl}`,
+      createKeylessSigner({
+        fulcioUrl: options.fulcioUrl,
+        trust: options.trust,
+        http: deps.http,
+        identity: deps.identity,
+        logger,
+        now
+      })
     )
+  }
+  const [targets, signer] = await logger.group(
+    'Resolving images and getting the signing identity',
+    () =>
+      Promise.all([
+        resolveTargets(
+          {
+            images: options.images,
+            recursive: options.recursive,
+            concurrency: options.concurrency,
+            inputName
+          },
+          deps.registryFor,
+          logger
+        ),
+        getSigner()
+      ])
   )
   for (const t of targets)
     logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
-
-  // 2. One signing identity for the whole run.
-  let signer: RunSigner
-  if (options.key) {
-    signer = await createKeyPairSigner(options.key.pem, options.key.password)
-    logger.info('signing with the given key pair')
-  } else {
-    if (!deps.identity)
-      throw new TypeError('keyless signing needs an identity provider')
-    const identity = deps.identity
-    signer = await logger.group('Getting a signing certificate', () =>
-      step(
-        'getting a signing certificate',
-        `Fulcio at ${options.fulcioUrl}`,
-        createKeylessSigner({
-          fulcioUrl: options.fulcioUrl,
-          trust: options.trust,
-          http: deps.http,
-          identity,
-          logger,
-          now
-        })
-      )
-    )
-  }
 
   if (
     options.tlogUpload &&
@@ -221,17 +226,15 @@ export async function signImages(
     : undefined
   const prepared = await logger.group('Signing and logging', () =>
     mapLimit(targets, options.concurrency, async target => {
-      const signatures: PreparedSignature[] = []
-      if (options.format !== 'bundle') {
-        signatures.push(
-          await prepareLegacy(target, signer, options, rekor, tsa)
-        )
-      }
-      if (options.format !== 'legacy') {
-        signatures.push(
-          await prepareBundle(target, signer, options, rekor, tsa)
-        )
-      }
+      // Legacy and bundle signatures of one digest are logged in parallel.
+      const signatures: PreparedSignature[] = await Promise.all([
+        ...(options.format !== 'bundle'
+          ? [prepareLegacy(target, signer, options, rekor, tsa)]
+          : []),
+        ...(options.format !== 'legacy'
+          ? [prepareBundle(target, signer, options, rekor, tsa)]
+          : [])
+      ])
       for (const s of signatures) {
         selfCheck(target, s, signer, options)
         if (s.logIndex !== undefined) {

@@ -349,14 +349,25 @@ export class RegistryClient {
     )
       return { digest, size }
     const scopes = [pushScope(repository)]
+    // Small blobs try the single-request monolithic upload (POST with
+    // ?digest= and the body, 201 when done); a registry that answers 202
+    // instead has opened a session, and the PUT below completes it.
+    const small = size <= SMALL_BLOB_BYTES
     const start = await this.#send(
       {
         method: 'POST',
-        url: `${this.origin}/v2/${repository}/blobs/uploads/`,
+        url: `${this.origin}/v2/${repository}/blobs/uploads/${small ? `?digest=${encodeURIComponent(digest)}` : ''}`,
+        ...(small
+          ? {
+              headers: { 'content-type': 'application/octet-stream' },
+              body: bytes
+            }
+          : {}),
         retrySafe: true
       },
       scopes
     )
+    if (small && start.status === 201) return { digest, size }
     if (start.status !== 202)
       throw await this.#fail(
         start,

@@ -241,12 +241,33 @@ describe('manifests', () => {
 })
 
 describe('blobs', () => {
-  test('uploadBlob: small blobs go straight to POST, then PUT to a relative Location keeping its query', async () => {
+  test('uploadBlob: a small blob is one monolithic POST when the registry answers 201', async () => {
     const { agent, reg, client } = setup()
     const blob = utf8('hello blob')
     const d = ociDigest(blob)
     reg
-      .intercept({ path: '/v2/org/app/blobs/uploads/', method: 'POST' })
+      .intercept({
+        path: `/v2/org/app/blobs/uploads/?digest=${encodeURIComponent(d)}`,
+        method: 'POST',
+        body: bodyIs('hello blob')
+      })
+      .reply(201, '')
+    assert.deepEqual(await client.uploadBlob('org/app', blob), {
+      digest: d,
+      size: blob.length
+    })
+    agent.assertNoPendingInterceptors()
+  })
+
+  test('uploadBlob: a 202 session is completed with PUT to a relative Location keeping its query', async () => {
+    const { agent, reg, client } = setup()
+    const blob = utf8('hello blob')
+    const d = ociDigest(blob)
+    reg
+      .intercept({
+        path: `/v2/org/app/blobs/uploads/?digest=${encodeURIComponent(d)}`,
+        method: 'POST'
+      })
       .reply(202, '', {
         headers: { location: '/v2/org/app/blobs/uploads/uuid-1?_state=abc%3D' }
       })
@@ -278,7 +299,10 @@ describe('blobs', () => {
     })
     const blob2 = utf8('y')
     reg
-      .intercept({ path: '/v2/org/app/blobs/uploads/', method: 'POST' })
+      .intercept({
+        path: `/v2/org/app/blobs/uploads/?digest=${encodeURIComponent(ociDigest(blob2))}`,
+        method: 'POST'
+      })
       .reply(202, '', { headers: { location: 'http://evil.example/upload' } })
     await assert.rejects(client.uploadBlob('org/app', blob2), {
       code: 'REGISTRY_INSECURE'
