@@ -57,6 +57,7 @@ export default tseslint.config(
   ...layer('src/**/*.ts', [], ['@actions/*', 'undici', '@noble/*']),
   ...layer('src/actions/**/*.ts', ['@actions/*'], ['undici', '@noble/*']),
   ...layer('src/http/**/*.ts', ['undici'], ['@actions/*', '@noble/*']),
+  ...layer('src/types/**/*.ts', ['undici'], []),
   ...layer('src/crypto/**/*.ts', ['@noble/*'], ['@actions/*', 'undici']),
   ...layer(
     'src/oci/**/*.ts',

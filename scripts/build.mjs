@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import {
   mkdirSync,
+  readdirSync,
   rmSync,
   writeFileSync,
   readFileSync,
@@ -37,6 +38,21 @@ execFileSync(
   { stdio: 'inherit', cwd: root }
 )
 rmSync(join(dist, 'lib/package.json'), { force: true })
+
+// ncc minifies the entry module but not the chunks it splits off for the
+// adapters' dynamic imports; minify those the same way.
+const { minify } = await import('terser')
+for (const f of readdirSync(join(dist, 'lib'))) {
+  if (!/^\d+\.index\.js$/.test(f)) continue
+  const path = join(dist, 'lib', f)
+  const out = await minify(readFileSync(path, 'utf8'), {
+    module: true,
+    compress: true,
+    mangle: true,
+    format: { comments: false }
+  })
+  writeFileSync(path, out.code ?? '')
+}
 writeFileSync(join(dist, 'package.json'), '{\n  "type": "module"\n}\n')
 
 const entries = {
@@ -61,8 +77,8 @@ for (const [name, { fn, shebang }] of Object.entries(entries)) {
     { mode: shebang ? 0o755 : 0o644 }
   )
 }
-const size = ['lib/index.js', 'lib/licenses.txt']
-  .map(f => join(dist, f))
+const size = readdirSync(join(dist, 'lib'))
+  .map(f => join(dist, 'lib', f))
   .filter(existsSync)
   .reduce((n, f) => n + readFileSync(f).length, 0)
 console.error(`dist/ built (${(size / 1024).toFixed(0)} KiB in lib/)`)

@@ -4,7 +4,12 @@
 // SSL_CERT_FILE and caller-supplied PEM). Knows nothing of retries.
 import { readFileSync } from 'node:fs'
 import { getCACertificates } from 'node:tls'
-import { Agent, Dispatcher, ProxyAgent } from 'undici'
+import type {
+  Agent as UndiciAgent,
+  Dispatcher as UndiciDispatcher,
+  ProxyAgent as UndiciProxyAgent
+} from 'undici'
+import { Agent, Dispatcher, ProxyAgent } from './undici-parts.ts'
 
 export type ProxyEnv = Record<string, string | undefined>
 
@@ -61,9 +66,9 @@ export function bypassesProxy(url: URL, entries: NoProxyEntry[]): boolean {
 
 /** Routes each request to the direct agent or the proxy for its scheme. */
 export class RoutingDispatcher extends Dispatcher {
-  readonly #direct: Agent
-  readonly #httpProxy: ProxyAgent | undefined
-  readonly #httpsProxy: ProxyAgent | undefined
+  readonly #direct: UndiciAgent
+  readonly #httpProxy: UndiciProxyAgent | undefined
+  readonly #httpsProxy: UndiciProxyAgent | undefined
   readonly #noProxy: NoProxyEntry[]
 
   constructor(options: { caCerts?: string; env: ProxyEnv }) {
@@ -73,14 +78,14 @@ export class RoutingDispatcher extends Dispatcher {
     this.#direct = new Agent({ connect: tls })
     const httpProxy = getEnv(options.env, 'http_proxy')
     const httpsProxy = getEnv(options.env, 'https_proxy') ?? httpProxy
-    const proxy = (uri: string): ProxyAgent =>
+    const proxy = (uri: string): UndiciProxyAgent =>
       new ProxyAgent({ uri, requestTls: tls, proxyTls: tls })
     this.#httpProxy = httpProxy ? proxy(httpProxy) : undefined
     this.#httpsProxy = httpsProxy ? proxy(httpsProxy) : undefined
     this.#noProxy = parseNoProxy(getEnv(options.env, 'no_proxy'))
   }
 
-  #pick(origin: string | URL | undefined): Dispatcher {
+  #pick(origin: string | URL | undefined): UndiciDispatcher {
     if (origin === undefined) return this.#direct
     const url = new URL(String(origin))
     if (bypassesProxy(url, this.#noProxy)) return this.#direct
@@ -89,13 +94,13 @@ export class RoutingDispatcher extends Dispatcher {
   }
 
   override dispatch(
-    options: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandlers
+    options: UndiciDispatcher.DispatchOptions,
+    handler: UndiciDispatcher.DispatchHandlers
   ): boolean {
     return this.#pick(options.origin).dispatch(options, handler)
   }
 
-  #all(): Dispatcher[] {
+  #all(): UndiciDispatcher[] {
     return [this.#direct, this.#httpProxy, this.#httpsProxy].filter(
       (d): d is NonNullable<typeof d> => d !== undefined
     )

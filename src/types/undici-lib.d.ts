@@ -1,0 +1,25 @@
+// Declarations for the undici modules src/http imports directly (see
+// src/http/undici-parts.ts); they reuse the package's public types.
+declare module 'undici/lib/dispatcher/agent.js' {
+  import type { Agent } from 'undici'
+  const AgentClass: typeof Agent
+  export default AgentClass
+}
+declare module 'undici/lib/dispatcher/proxy-agent.js' {
+  import type { ProxyAgent } from 'undici'
+  const ProxyAgentClass: typeof ProxyAgent
+  export default ProxyAgentClass
+}
+declare module 'undici/lib/dispatcher/dispatcher.js' {
+  import type { Dispatcher } from 'undici'
+  const DispatcherClass: typeof Dispatcher
+  export default DispatcherClass
+}
+declare module 'undici/lib/api/index.js' {
+  import type { Dispatcher } from 'undici'
+  const api: Pick<
+    Dispatcher,
+    'request' | 'stream' | 'pipeline' | 'upgrade' | 'connect'
+  >
+  export default api
+}
