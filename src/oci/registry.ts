@@ -263,22 +263,8 @@ export class RegistryClient {
     return subject ? { digest, subject } : { digest }
   }
 
-  async blobExists(repository: string, digest: string): Promise<boolean> {
-    const res = await this.#send(
-      { method: 'HEAD', url: this.#blobUrl(repository, digest) },
-      [pullScope(repository)]
-    )
-    if (res.status === 200) return true
-    if (res.status === 404) return false
-    throw await this.#fail(
-      res,
-      'HEAD',
-      'check blob',
-      repository,
-      digest,
-      'pull',
-      'REGISTRY_BLOB_UNKNOWN'
-    )
+  blobExists(repository: string, digest: string): Promise<boolean> {
+    return this.#blobExists(repository, digest, 'pull')
   }
 
   /** The blob, verified against its digest. Redirects to storage are followed
@@ -345,7 +331,7 @@ export class RegistryClient {
     // harmless; only larger blobs are checked first.
     if (
       size > SMALL_BLOB_BYTES &&
-      (await this.#blobExistsForPush(repository, digest))
+      (await this.#blobExists(repository, digest, 'push'))
     )
       return { digest, size }
     const scopes = [pushScope(repository)]
@@ -596,14 +582,15 @@ export class RegistryClient {
     return result
   }
 
-  async #blobExistsForPush(
+  // Before an upload, ask with the push scope so one token serves it all.
+  async #blobExists(
     repository: string,
-    digest: string
+    digest: string,
+    permission: Permission
   ): Promise<boolean> {
-    // Ask with the push scope so one token serves the whole upload.
     const res = await this.#send(
       { method: 'HEAD', url: this.#blobUrl(repository, digest) },
-      [pushScope(repository)]
+      [permission === 'push' ? pushScope(repository) : pullScope(repository)]
     )
     if (res.status === 200) return true
     if (res.status === 404) return false
@@ -613,7 +600,7 @@ export class RegistryClient {
       'check blob',
       repository,
       digest,
-      'push',
+      permission,
       'REGISTRY_BLOB_UNKNOWN'
     )
   }
