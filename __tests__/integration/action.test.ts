@@ -243,6 +243,44 @@ describe('sign action', () => {
   })
 })
 
+describe('key pair through the actions', () => {
+  test('key PEM from a secret: signed, masked, verified with the public key', async () => {
+    const { writeKeyPair } = await import('../support/world.ts')
+    const { readFileSync } = await import('node:fs')
+    const kp = writeKeyPair(w.tmp, 's3cret', 'action')
+    const pem = readFileSync(kp.keyPath, 'utf8')
+    const img = await freshImage(w)
+    const r = await runAction(root, {
+      inputs: {
+        images: img.ref,
+        key: pem,
+        'key-password': 's3cret',
+        'rekor-url': w.stack.rekorUrl,
+        'trusted-root': w.stack.trustedRootPath,
+        ...registryInputs()
+      }
+    })
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.equal(r.outputs['certificate-identity'], '')
+    const masked = r.commands
+      .filter(c => c.command === 'add-mask')
+      .map(c => c.message)
+    assert.ok(masked.includes('s3cret'))
+    const visible = (r.stdout + r.stderr)
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    for (const line of pem
+      .split('\n')
+      .filter(l => l.length >= 16 && !l.startsWith('-----'))) {
+      assert.equal(visible.includes(line), false, 'a key line leaked')
+    }
+    const v = await verify({ images: img.ref, key: kp.pubPem })
+    assert.equal(v.exitCode, 0, v.stdout + v.stderr)
+    assert.equal(v.outputs.verified, img.digest)
+  })
+})
+
 describe('verify action', () => {
   test('passes for the right identity, fails the step for the wrong one', async () => {
     const img = await freshImage(w)

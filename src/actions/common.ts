@@ -15,8 +15,15 @@ export function readRawInputs(names: readonly string[]): RawInputs {
     const v = raw[secret]
     if (v) core.setSecret(v)
   }
+  // A PEM key pasted into the input: the runner masks single lines best, so
+  // mask the whole value and each base64 line of it.
   const key = raw.key
-  if (key?.includes('PRIVATE KEY')) core.setSecret(key)
+  if (key?.includes('PRIVATE KEY')) {
+    core.setSecret(key)
+    for (const line of key.split(/\r?\n/)) {
+      if (line.length >= 16 && !line.startsWith('-----')) core.setSecret(line)
+    }
+  }
   return raw
 }
 
