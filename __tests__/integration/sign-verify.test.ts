@@ -516,6 +516,31 @@ describe('tamper matrix: each failure has its own code', () => {
     assert.equal(failureCode(v), 'POLICY_ISSUER_MISMATCH')
   })
 
+  test('GitHub workflow claims: matching passes, another repository → POLICY_EXTENSION_MISMATCH', async () => {
+    const ok = await verifyImages(
+      verifyOpts([img.ref], {
+        policy: {
+          identity: { exact: GITHUB_SAN },
+          issuer: { exact: GITHUB_ISSUER },
+          githubWorkflow: { repository: 'acme/app', trigger: 'push' }
+        }
+      }),
+      vdeps()
+    )
+    assert.ok(ok.ok, JSON.stringify(ok.images[0]?.candidates))
+    const v = await verifyImages(
+      verifyOpts([img.ref], {
+        policy: {
+          identity: { exact: GITHUB_SAN },
+          issuer: { exact: GITHUB_ISSUER },
+          githubWorkflow: { repository: 'evil/app' }
+        }
+      }),
+      vdeps()
+    )
+    assert.equal(failureCode(v), 'POLICY_EXTENSION_MISMATCH')
+  })
+
   test('unsigned image → NO_SIGNATURES_FOUND', async () => {
     const other = await freshImage(w, 'demo/tamper')
     const v = await verifyImages(verifyOpts([other.ref]), vdeps())
