@@ -318,6 +318,38 @@ describe('keyless signing', () => {
     assert.equal(v.images[0]?.candidates.filter(c => c.ok).length, 2)
   })
 
+  test('private Sigstore without a CT log: no SCT required; a foreign CT log is refused', async () => {
+    const { parseTrustedRoot } = await import('../../src/sigstore/index.ts')
+    const noCt = parseTrustedRoot({ ...w.stack.trustedRoot, ctlogs: [] })
+    const img = await freshImage(w)
+    await signImages(signOpts([img.ref], { trust: noCt }), deps())
+    assert.ok(
+      (await verifyImages(verifyOpts([img.ref], { trust: noCt }), vdeps())).ok
+    )
+    const foreign = await startSigstoreStack({
+      subjectClaim: 'job_workflow_url'
+    })
+    try {
+      const otherCt = parseTrustedRoot({
+        ...w.stack.trustedRoot,
+        ctlogs: foreign.trustedRoot.ctlogs
+      })
+      const v = await verifyImages(
+        verifyOpts([img.ref], { trust: otherCt }),
+        vdeps()
+      )
+      assert.match(failureCode(v) ?? '', /^SCT_/)
+      await assert.rejects(
+        signImages(signOpts([img.ref], { trust: otherCt }), deps()),
+        {
+          code: 'FULCIO_CERTIFICATE_UNTRUSTED'
+        }
+      )
+    } finally {
+      await foreign.stop()
+    }
+  })
+
   test('signature-repository keeps signatures elsewhere; the payload still names the image', async () => {
     const img = await freshImage(w)
     const sigRepo = `${w.registry.host}/demo/signatures`

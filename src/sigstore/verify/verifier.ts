@@ -46,7 +46,7 @@ export interface VerifyOptions {
   now?: Date
   /** Verified tlog entries required (default 1; 0 = offline/ignore-tlog). */
   tlogThreshold?: number
-  /** Verified SCTs required for certificates (default 1). */
+  /** Verified SCTs required for certificates (default 1; 0 when the trusted root lists no CT log). */
   ctlogThreshold?: number
   /** Verified timestamps (SET integrated times + TSA) required (default 0). */
   timestampThreshold?: number
@@ -158,7 +158,10 @@ export function verifySignedEntity(
 ): VerificationResult {
   const { trust } = options
   const tlogThreshold = options.tlogThreshold ?? 1
-  const ctlogThreshold = options.ctlogThreshold ?? 1
+  // A trusted root that lists no CT log describes a deployment without one
+  // (a private Fulcio without CT): SCTs cannot be required there.
+  const ctlogThreshold =
+    options.ctlogThreshold ?? (trust.ctlogs.length > 0 ? 1 : 0)
   const timestampThreshold = options.timestampThreshold ?? 0
   const policy = compilePolicy(options.policy ?? {})
 
