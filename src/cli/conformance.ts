@@ -57,7 +57,7 @@ export async function runConformanceWith(
     const artifact = parseDigestArgument(subject) ?? {
       bytes: new Uint8Array(await readFile(subject))
     }
-    verifyBlob({
+    await verifyBlob({
       bundle,
       artifact,
       trust,

@@ -249,7 +249,7 @@ async function cmdVerifyBlob(argv: string[], io: CliIo): Promise<number> {
   const artifact = parseDigestArgument(subject) ?? {
     bytes: new Uint8Array(await readFile(subject))
   }
-  const r = verifyBlob({
+  const r = await verifyBlob({
     bundle,
     artifact,
     trust,

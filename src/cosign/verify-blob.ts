@@ -11,6 +11,7 @@ import {
   type VerificationResult
 } from '../sigstore/index.ts'
 import { fromBase64, fromHex, sha256Hex } from '../util/index.ts'
+import { loadDigestVerifier } from '../crypto/index.ts'
 import { parseInTotoStatement } from './payload.ts'
 
 export type BlobArtifact =
@@ -36,7 +37,10 @@ export function parseDigestArgument(s: string): BlobArtifact | undefined {
   return { digest: { algorithm: alg, hex: m[2] } }
 }
 
-export function verifyBlob(o: VerifyBlobOptions): VerificationResult {
+export async function verifyBlob(
+  o: VerifyBlobOptions
+): Promise<VerificationResult> {
+  if ('digest' in o.artifact) await loadDigestVerifier()
   const bundle = parseBundle(o.bundle)
   const artifactForEntity =
     'bytes' in o.artifact

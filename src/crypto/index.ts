@@ -24,5 +24,6 @@ export {
   toPublicKeyObject,
   verifySignature,
   verifyDigestSignature,
+  loadDigestVerifier,
   type PublicKeyInput
 } from './verify.ts'

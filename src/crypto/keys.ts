@@ -9,11 +9,11 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  randomBytes,
   sign as nodeSign,
   type ECDH,
   type KeyObject
 } from 'node:crypto'
-import { p256 } from '@noble/curves/nist.js'
 import {
   bytesToNumberBE,
   createHmacDrbg,
@@ -53,9 +53,34 @@ const P256_SPKI_PREFIX = Uint8Array.from([
   0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00
 ])
 
-const Fn = p256.Point.Fn
-const N = Fn.ORDER
+// The order n of the P-256 group (SEC 2 §2.4.2). Scalar arithmetic mod n
+// is done here rather than through noble's curve object, whose module
+// initialisation (all NIST curves) would cost every run ~15 ms.
+const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 const HALF_N = N >> 1n
+const mod = (a: bigint): bigint => ((a % N) + N) % N
+
+/** a⁻¹ mod n (extended Euclid; n is prime and 0 < a < n). */
+function invert(a: bigint): bigint {
+  let [r0, r1] = [N, mod(a)]
+  let [t0, t1] = [0n, 1n]
+  while (r1 !== 0n) {
+    const q = r0 / r1
+    ;[r0, r1] = [r1, r0 - q * r1]
+    ;[t0, t1] = [t1, t0 - q * t1]
+  }
+  if (r0 !== 1n) throw new Error('not invertible')
+  return mod(t0)
+}
+
+/** A uniformly random scalar in [1, n-1]. */
+function randomScalar(): Uint8Array {
+  for (;;) {
+    const b = new Uint8Array(randomBytes(32))
+    const d = bytesToNumberBE(b)
+    if (d > 0n && d < N) return b
+  }
+}
 
 // RFC 6979 §3.2 HMAC-DRBG (noble's), HMAC-SHA-256 from node:crypto.
 const drbg = createHmacDrbg<{ r: bigint; s: bigint }>(
@@ -84,7 +109,7 @@ function derSignature(r: bigint, s: bigint): Uint8Array {
  * P-256 ECDSA, deterministic (RFC 6979) and low-S, byte-for-byte what noble's
  * `p256.sign(msg, key, { format: 'der' })` returns (a unit test holds them
  * equal). The nonce comes from noble's HMAC-DRBG and the scalar arithmetic
- * from noble's field; only the point multiplication k·G is delegated to
+ * mod n is ours; only the point multiplication k·G is delegated to
  * OpenSSL (via ECDH), because noble builds a ~40 ms base-point table on first
  * use, which would dominate a one-shot CLI or action run.
  */
@@ -113,7 +138,7 @@ class P256Key implements SigningKey {
   sign(data: Uint8Array): Uint8Array {
     const h = createHash('sha256').update(data).digest()
     // bits2int(h) mod n; for P-256 with SHA-256 the lengths match.
-    const e = Fn.create(bytesToNumberBE(h))
+    const e = mod(bytesToNumberBE(h))
     const seed = concatBytes(this.#secret, numberToBytesBE(e, 32))
     const kG = createECDH('prime256v1')
     const { r, s } = drbg(seed, kBytes => {
@@ -121,9 +146,9 @@ class P256Key implements SigningKey {
       if (k <= 0n || k >= N) return undefined
       kG.setPrivateKey(kBytes)
       const x = bytesToNumberBE(kG.getPublicKey().subarray(1, 33))
-      const r = Fn.create(x)
+      const r = mod(x)
       if (r === 0n) return undefined
-      const s = Fn.mul(Fn.inv(k), Fn.add(e, Fn.mul(r, this.#d)))
+      const s = mod(invert(k) * (e + r * this.#d))
       if (s === 0n) return undefined
       return { r, s: s > HALF_N ? N - s : s }
     })
@@ -175,7 +200,7 @@ function hashOf(algorithm: SigningAlgorithm): HashAlgorithm {
 
 /** A fresh P-256 key for one keyless signing session. */
 export function generateEphemeralKey(): SigningKey {
-  return new P256Key(p256.utils.randomSecretKey())
+  return new P256Key(randomScalar())
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   X509Certificate,
   type KeyObject
 } from 'node:crypto'
-import { p256, p384, p521 } from '@noble/curves/nist.js'
+import type * as Nist from '@noble/curves/nist.js'
 import type { HashAlgorithm } from '../util/index.ts'
 import { KeyError } from './errors.ts'
 
@@ -94,6 +94,17 @@ const DIGEST_INFO_PREFIX: Record<HashAlgorithm, string> = {
  * RSA PKCS#1 v1.5 recovers and compares the DigestInfo. Ed25519 signs the
  * message itself, so a digest alone cannot be checked: false.
  */
+let nist: typeof Nist | undefined
+
+/**
+ * Loads noble's NIST curves for `verifyDigestSignature`. Kept out of start-up
+ * (initialising the curves costs ~15 ms) since only digest-only message
+ * signatures need it; callers await this first.
+ */
+export async function loadDigestVerifier(): Promise<void> {
+  nist ??= await import('@noble/curves/nist.js')
+}
+
 export function verifyDigestSignature(
   publicKey: PublicKeyInput,
   digest: Uint8Array,
@@ -101,12 +112,15 @@ export function verifyDigestSignature(
   hash: HashAlgorithm
 ): boolean {
   const key = toPublicKeyObject(publicKey)
+  if (key.asymmetricKeyType === 'ec' && !nist) {
+    throw new Error('loadDigestVerifier() must be awaited first')
+  }
   try {
-    if (key.asymmetricKeyType === 'ec') {
+    if (key.asymmetricKeyType === 'ec' && nist) {
       const curve = {
-        prime256v1: p256,
-        secp384r1: p384,
-        secp521r1: p521
+        prime256v1: nist.p256,
+        secp384r1: nist.p384,
+        secp521r1: nist.p521
       }[key.asymmetricKeyDetails?.namedCurve ?? '']
       if (!curve) return false
       const jwk = key.export({ format: 'jwk' })

@@ -1,7 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, generateKeyPairSync, sign } from 'node:crypto'
-import { verifyDigestSignature } from '../../../src/crypto/index.ts'
+import { before } from 'node:test'
+import {
+  loadDigestVerifier,
+  verifyDigestSignature
+} from '../../../src/crypto/index.ts'
+
+before(() => loadDigestVerifier())
 
 const data = Buffer.from('artifact bytes')
 

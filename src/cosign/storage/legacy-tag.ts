@@ -158,6 +158,16 @@ export class LegacyTagStore {
       annotations: layer.annotations
     }
     const where = `${this.#client.registry}/${repository}:${tag}`
+    // Start the blob uploads while the current manifest is read: the payload
+    // is needed in any case, and the config for a first signature is known in
+    // advance. The client shares identical uploads, so the awaits below reuse
+    // these requests; an unused config blob is an unreferenced few bytes.
+    for (const blob of [
+      layer.payload,
+      buildConfig([payloadDescriptor.digest])
+    ]) {
+      this.#client.uploadBlob(repository, blob).catch(() => {})
+    }
     for (let attempt = 1; ; attempt++) {
       const existing = await this.#client.findManifest(repository, tag)
       let mediaType: string = MEDIA_TYPES.OCI_MANIFEST
