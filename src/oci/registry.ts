@@ -179,28 +179,26 @@ export class RegistryClient {
     ref: string,
     options: GetManifestOptions = {}
   ): Promise<ManifestResult> {
-    const res = await this.#fetchManifest(repository, ref, options)
-    if (res.status !== 200)
-      throw await this.#fail(
-        res,
-        'GET',
-        'get manifest',
-        repository,
-        ref,
-        'pull',
-        'REGISTRY_MANIFEST_UNKNOWN'
-      )
-    return this.#parseManifest(res, repository, ref)
+    return (await this.#manifest(repository, ref, options, false))!
   }
 
   /** Like getManifest, but undefined when the registry answers 404. */
-  async findManifest(
+  findManifest(
     repository: string,
     ref: string,
     options: GetManifestOptions = {}
   ): Promise<ManifestResult | undefined> {
+    return this.#manifest(repository, ref, options, true)
+  }
+
+  async #manifest(
+    repository: string,
+    ref: string,
+    options: GetManifestOptions,
+    allowMissing: boolean
+  ): Promise<ManifestResult | undefined> {
     const res = await this.#fetchManifest(repository, ref, options)
-    if (res.status === 404) return undefined
+    if (res.status === 404 && allowMissing) return undefined
     if (res.status !== 200)
       throw await this.#fail(
         res,
