@@ -1,7 +1,8 @@
 // The signing use case, platform-free: resolve the images, get one signing
 // identity, sign and log every digest, then write every signature. All
-// Sigstore work happens before the first registry write, so a Fulcio, Rekor
-// or TSA failure leaves the registry untouched.
+// Sigstore work happens before any manifest or tag is written, so a Fulcio,
+// Rekor or TSA failure leaves every tag as it was (legacy payload blobs,
+// content-addressed and referenced by nothing yet, upload early).
 import type { HttpClient } from '../http/index.ts'
 import type { RegistryClient } from '../oci/index.ts'
 import {
@@ -161,6 +162,23 @@ export async function signImages(
     ? splitRepository(options.signatureRepository)
     : undefined
 
+  const sigLocation = (
+    t: ImageTarget
+  ): { client: RegistryClient; repository: string } => ({
+    client: deps.registryFor(sigRepo?.registry ?? t.ref.registry),
+    repository: sigRepo?.repository ?? t.ref.repository
+  })
+  const stageLegacyBlobs = (targets: ImageTarget[]): Promise<unknown> =>
+    mapLimit(targets, options.concurrency, t => {
+      const { client, repository } = sigLocation(t)
+      const payload = buildSimpleSigningPayload(
+        t.repository,
+        t.descriptor.digest,
+        options.annotations
+      )
+      return new LegacyTagStore(client, logger).stage(repository, payload)
+    })
+
   // 1. What to sign, and 2. one signing identity for the whole run, in
   // parallel: references are parsed first (a typo fails before any network
   // call); the certificate request overlaps the registry round trips.
@@ -200,7 +218,13 @@ export async function signImages(
           },
           deps.registryFor,
           logger
-        ),
+        ).then(targets => {
+          // The legacy payloads are known now: their blobs upload while the
+          // certificate is issued (no manifest or tag is written until every
+          // signature is logged and verified).
+          if (options.format !== 'bundle') void stageLegacyBlobs(targets)
+          return targets
+        }),
         getSigner()
       ])
   )
@@ -250,9 +274,7 @@ export async function signImages(
   // 4. Write.
   const images = await logger.group('Writing signatures', () =>
     mapLimit(prepared, options.concurrency, async ({ target, signatures }) => {
-      const registry = sigRepo?.registry ?? target.ref.registry
-      const repository = sigRepo?.repository ?? target.ref.repository
-      const client = deps.registryFor(registry)
+      const { client, repository } = sigLocation(target)
       const locations: SignatureLocation[] = []
       for (const s of signatures) {
         if (s.legacy) {

@@ -140,6 +140,22 @@ export class LegacyTagStore {
   }
 
   /**
+   * Uploads the blobs a signature over `payload` will need: the payload and
+   * the config of a first signature (known in advance). Content-addressed and
+   * unreferenced until write() puts the manifest, so this may run before the
+   * signature exists; the client shares identical uploads, so write() reuses
+   * these requests. Never rejects: write() reports upload failures.
+   */
+  async stage(repository: string, payload: Uint8Array): Promise<void> {
+    const config = buildConfig([ociDigest(payload)])
+    await Promise.all(
+      [payload, config].map(b =>
+        this.#client.uploadBlob(repository, b).catch(() => undefined)
+      )
+    )
+  }
+
+  /**
    * Appends `layer` to `<repository>:sha256-<hex>.sig`, keeping every layer
    * already there. Re-reads after the write and merges again if a concurrent
    * writer replaced the manifest in between (the registry has no locking).
@@ -158,16 +174,8 @@ export class LegacyTagStore {
       annotations: layer.annotations
     }
     const where = `${this.#client.registry}/${repository}:${tag}`
-    // Start the blob uploads while the current manifest is read: the payload
-    // is needed in any case, and the config for a first signature is known in
-    // advance. The client shares identical uploads, so the awaits below reuse
-    // these requests; an unused config blob is an unreferenced few bytes.
-    for (const blob of [
-      layer.payload,
-      buildConfig([payloadDescriptor.digest])
-    ]) {
-      this.#client.uploadBlob(repository, blob).catch(() => {})
-    }
+    // Upload while the current manifest is read (a no-op when stage() did it).
+    void this.stage(repository, layer.payload)
     for (let attempt = 1; ; attempt++) {
       const existing = await this.#client.findManifest(repository, tag)
       let mediaType: string = MEDIA_TYPES.OCI_MANIFEST
