@@ -131,7 +131,7 @@ export async function runSignAction(): Promise<void> {
     const identity = inputs.options.key
       ? undefined
       : chooseIdentity(inputs.identityToken, process.env)
-    const runtime = await prepareRun(inputs, {
+    const runtime = prepareRun(inputs, {
       userAgent: userAgent(),
       logger: actionsLogger
     })

@@ -74,11 +74,11 @@ export async function runVerifyAction(): Promise<void> {
       process.env,
       actionsLogger
     )
-    const runtime = await prepareRun(inputs, {
+    const runtime = prepareRun(inputs, {
       userAgent: userAgent(),
       logger: actionsLogger
     })
-    const trust = runtime.trust
+    const trust = await runtime.trust
     const result = await verifyImages(
       { ...inputs.options, trust },
       { logger: actionsLogger, registryFor: runtime.registryFor }

@@ -150,7 +150,7 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
   const inputs = await toSignInputs(toRaw(parsed), io.env)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'sign needs at least one IMAGE')
-  const runtime = await prepareRun(inputs, {
+  const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
     logger: logger,
     env: io.env
@@ -197,12 +197,12 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
   const inputs = await toVerifyInputs(toRaw(parsed), io.env, logger)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'verify needs at least one IMAGE')
-  const runtime = await prepareRun(inputs, {
+  const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (cli)`,
     logger: logger,
     env: io.env
   })
-  const trust = runtime.trust
+  const trust = await runtime.trust
   const result = await verifyImages(
     { ...inputs.options, trust, imagesInputName: 'IMAGE' },
     { logger, registryFor: runtime.registryFor }

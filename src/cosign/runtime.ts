@@ -2,6 +2,7 @@
 // client per host (credentials resolved once per host), and the trusted root
 // (a file, or the embedded public-good root). Adapters call this; the use
 // cases receive what it builds.
+import { accessSync, constants } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { HttpClient } from '../http/index.ts'
 import {
@@ -114,12 +115,30 @@ export interface RunInputs {
   retryBudgetMs?: number
 }
 
-/** The trusted root and the runtime for one run, from the front door's inputs. */
-export async function prepareRun(
+/**
+ * The runtime for one run, and its trusted root as a promise: parsing it is
+ * CPU work best done while the first requests are in flight (signImages
+ * awaits it only once Fulcio has answered). A missing file fails at once.
+ */
+export function prepareRun(
   inputs: RunInputs,
   o: { userAgent: string; logger: Logger; env?: NodeJS.ProcessEnv }
-): Promise<Runtime & { trust: TrustMaterial }> {
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
+): Runtime & { trust: Promise<TrustMaterial> } {
+  if (inputs.trustedRootPath) {
+    try {
+      accessSync(inputs.trustedRootPath, constants.R_OK)
+    } catch (e) {
+      throw new InputError(
+        'INPUT_TRUSTED_ROOT_UNREADABLE',
+        `cannot read the trusted root ${JSON.stringify(inputs.trustedRootPath)}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
+      )
+    }
+  }
+  const trust = new Promise<void>(resolve => setImmediate(resolve)).then(() =>
+    loadTrustMaterial(inputs.trustedRootPath)
+  )
+  trust.catch(() => {})
   const runtime = createRuntime({
     userAgent: o.userAgent,
     logger: o.logger,

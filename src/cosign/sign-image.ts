@@ -73,10 +73,15 @@ export interface SignImagesOptions {
   fulcioUrl: string
   rekorUrl: string
   timestampServerUrl?: string
-  trust: TrustMaterial
+  /** A promise is awaited only once Fulcio has answered (load it meanwhile). */
+  trust: TrustMaterial | Promise<TrustMaterial>
   concurrency: number
   /** Input name for error messages. */
   imagesInputName?: string
+}
+
+type ResolvedOptions = Omit<SignImagesOptions, 'trust'> & {
+  trust: TrustMaterial
 }
 
 export interface SignImagesDeps {
@@ -153,13 +158,17 @@ function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
 }
 
 export async function signImages(
-  options: SignImagesOptions,
+  rawOptions: SignImagesOptions,
   deps: SignImagesDeps
 ): Promise<SignResult> {
+  const trustReady = Promise.resolve(rawOptions.trust)
+  // Awaited later (after Fulcio answers, or after resolution with a key).
+  trustReady.catch(() => {})
+
   const now = deps.now ?? ((): Date => new Date())
   const { logger } = deps
-  const sigRepo = options.signatureRepository
-    ? splitRepository(options.signatureRepository)
+  const sigRepo = rawOptions.signatureRepository
+    ? splitRepository(rawOptions.signatureRepository)
     : undefined
 
   const sigLocation = (
@@ -169,12 +178,12 @@ export async function signImages(
     repository: sigRepo?.repository ?? t.ref.repository
   })
   const stageLegacyBlobs = (targets: ImageTarget[]): Promise<unknown> =>
-    mapLimit(targets, options.concurrency, t => {
+    mapLimit(targets, rawOptions.concurrency, t => {
       const { client, repository } = sigLocation(t)
       const payload = buildSimpleSigningPayload(
         t.repository,
         t.descriptor.digest,
-        options.annotations
+        rawOptions.annotations
       )
       return new LegacyTagStore(client, logger).stage(repository, payload)
     })
@@ -182,11 +191,14 @@ export async function signImages(
   // 1. What to sign, and 2. one signing identity for the whole run, in
   // parallel: references are parsed first (a typo fails before any network
   // call); the certificate request overlaps the registry round trips.
-  const inputName = options.imagesInputName ?? 'images'
-  parseReferences(options.images, inputName)
+  const inputName = rawOptions.imagesInputName ?? 'images'
+  parseReferences(rawOptions.images, inputName)
   const getSigner = async (): Promise<RunSigner> => {
-    if (options.key) {
-      const s = await createKeyPairSigner(options.key.pem, options.key.password)
+    if (rawOptions.key) {
+      const s = await createKeyPairSigner(
+        rawOptions.key.pem,
+        rawOptions.key.password
+      )
       logger.info('signing with the given key pair')
       return s
     }
@@ -194,10 +206,10 @@ export async function signImages(
       throw new TypeError('keyless signing needs an identity provider')
     return step(
       'getting a signing certificate',
-      `Fulcio at ${options.fulcioUrl}`,
+      `Fulcio at ${rawOptions.fulcioUrl}`,
       createKeylessSigner({
-        fulcioUrl: options.fulcioUrl,
-        trust: options.trust,
+        fulcioUrl: rawOptions.fulcioUrl,
+        trust: trustReady,
         http: deps.http,
         identity: deps.identity,
         logger,
@@ -211,9 +223,9 @@ export async function signImages(
       Promise.all([
         resolveTargets(
           {
-            images: options.images,
-            recursive: options.recursive,
-            concurrency: options.concurrency,
+            images: rawOptions.images,
+            recursive: rawOptions.recursive,
+            concurrency: rawOptions.concurrency,
             inputName
           },
           deps.registryFor,
@@ -222,12 +234,13 @@ export async function signImages(
           // The legacy payloads are known now: their blobs upload while the
           // certificate is issued (no manifest or tag is written until every
           // signature is logged and verified).
-          if (options.format !== 'bundle') void stageLegacyBlobs(targets)
+          if (rawOptions.format !== 'bundle') void stageLegacyBlobs(targets)
           return targets
         }),
         getSigner()
       ])
   )
+  const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
   for (const t of targets)
     logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
 
@@ -340,7 +353,7 @@ function selfCheck(
   target: ImageTarget,
   s: PreparedSignature,
   signer: RunSigner,
-  options: SignImagesOptions
+  options: ResolvedOptions
 ): void {
   const keyless = signer.identity !== undefined
   const policy = keyless
@@ -388,7 +401,7 @@ function selfCheck(
 async function logEntry(
   rekor: RekorClient,
   proposed: object,
-  options: SignImagesOptions,
+  options: ResolvedOptions,
   digest: string
 ): Promise<TransparencyLogEntry> {
   const entry = await step(
@@ -417,7 +430,7 @@ async function logEntry(
 async function timestamp(
   tsa: TsaClient,
   signature: Uint8Array,
-  options: SignImagesOptions,
+  options: ResolvedOptions,
   digest: string
 ): Promise<Uint8Array> {
   return step(
@@ -430,7 +443,7 @@ async function timestamp(
 async function prepareLegacy(
   target: ImageTarget,
   signer: RunSigner,
-  options: SignImagesOptions,
+  options: ResolvedOptions,
   rekor: RekorClient | undefined,
   tsa: TsaClient | undefined
 ): Promise<PreparedSignature> {
@@ -479,7 +492,7 @@ async function prepareLegacy(
 async function prepareBundle(
   target: ImageTarget,
   signer: RunSigner,
-  options: SignImagesOptions,
+  options: ResolvedOptions,
   rekor: RekorClient | undefined,
   tsa: TsaClient | undefined
 ): Promise<PreparedSignature> {

@@ -70,7 +70,8 @@ export async function createKeyPairSigner(
 
 export interface KeylessSignerOptions {
   fulcioUrl: string
-  trust: TrustMaterial
+  /** May still be loading: it is needed only once Fulcio has answered. */
+  trust: TrustMaterial | Promise<TrustMaterial>
   http: HttpClient
   identity: IdentityProvider
   logger: Logger
@@ -110,10 +111,11 @@ export async function createKeylessSigner(
   }
   // Check what Fulcio gave us before we sign anything with it: the chain must
   // lead to a CA of the trusted root, and the SCT must come from a trusted CT log.
+  const trust = await o.trust
   try {
-    const issuer = verifyCertificateChain(leaf.der, o.trust, parsed.notBefore)
+    const issuer = verifyCertificateChain(leaf.der, trust, parsed.notBefore)
     // No CT log in the trusted root (a private Fulcio without CT): no SCT to check.
-    if (o.trust.ctlogs.length > 0) verifySCTs(parsed, issuer, o.trust, 1)
+    if (trust.ctlogs.length > 0) verifySCTs(parsed, issuer, trust, 1)
     else
       o.logger.warn(
         "the trusted root lists no CT log: the certificate's SCT is not checked"

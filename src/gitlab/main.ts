@@ -156,7 +156,7 @@ async function sign(
       )
     }
   }
-  const runtime = await prepareRun(inputs, {
+  const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
     env: env
@@ -203,12 +203,12 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
     env,
     log
   )
-  const runtime = await prepareRun(inputs, {
+  const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
     env: env
   })
-  const trust = runtime.trust
+  const trust = await runtime.trust
   const result = await verifyImages(
     { ...inputs.options, trust },
     { logger: log, registryFor: runtime.registryFor }
