@@ -220,7 +220,10 @@ export async function signImages(
   const [targets, signer] = await logger.group(
     'Resolving images and getting the signing identity',
     () =>
+      // The certificate request goes out first: Fulcio's work overlaps
+      // everything after it.
       Promise.all([
+        getSigner(),
         resolveTargets(
           {
             images: rawOptions.images,
@@ -236,9 +239,8 @@ export async function signImages(
           // signature is logged and verified).
           if (rawOptions.format !== 'bundle') void stageLegacyBlobs(targets)
           return targets
-        }),
-        getSigner()
-      ])
+        })
+      ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
   for (const t of targets)
