@@ -3,7 +3,6 @@
 // (GITHUB_TOKEN for ghcr.io, CI_REGISTRY_USER/PASSWORD for $CI_REGISTRY).
 // Hosts are compared exactly after canonicalisation, never by prefix.
 // Spec: cosign-spec §10.3; docker/cli cli/config/configfile/file.go; docker-credential-helpers protocol.
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -219,6 +218,9 @@ function execHelper(
   input: string,
   env: Record<string, string | undefined>
 ): Promise<HelperResult> {
+  // Loaded here: most runs never start a helper, and child_process costs
+  // every run a millisecond or two of start-up.
+  const { spawn } = process.getBuiltinModule('node:child_process')
   return new Promise((resolve, reject) => {
     const child = spawn(program, ['get'], {
       env: env,
