@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo use: docker-registry
 # (a real OCI registry), apache2-utils (htpasswd for bcrypt users), openssl
-# (TLS certs, independent signature checks), rsync and git (gitlab-ci-local).
+# (TLS certs, independent signature checks), rsync and git (gitlab-ci-local),
+# skopeo (a containers/image client that must read our .sig tags).
 # Idempotent; a no-op when everything is already there.
 set -euo pipefail
 need=()
