@@ -54,7 +54,12 @@ import {
 import { verifyLegacySignature } from './legacy-signature.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
-import { parseReferences, resolveTargets, type ImageTarget } from './targets.ts'
+import {
+  parseReferences,
+  resolveTargets,
+  signatureLocator,
+  type ImageTarget
+} from './targets.ts'
 
 export type SignatureFormat = 'legacy' | 'bundle' | 'both'
 
@@ -132,16 +137,6 @@ interface Prepared {
   signatures: PreparedSignature[]
 }
 
-/** Splits `registry/repository` (a reference without tag or digest). */
-function splitRepository(value: string): {
-  registry: string
-  repository: string
-} {
-  const slash = value.indexOf('/')
-  if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
-  return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
-}
-
 function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
     if (e instanceof AppError && e.message.includes('nothing was pushed'))
@@ -167,16 +162,13 @@ export async function signImages(
 
   const now = deps.now ?? ((): Date => new Date())
   const { logger } = deps
-  const sigRepo = rawOptions.signatureRepository
-    ? splitRepository(rawOptions.signatureRepository)
-    : undefined
-
+  const locate = signatureLocator(rawOptions.signatureRepository)
   const sigLocation = (
     t: ImageTarget
-  ): { client: RegistryClient; repository: string } => ({
-    client: deps.registryFor(sigRepo?.registry ?? t.ref.registry),
-    repository: sigRepo?.repository ?? t.ref.repository
-  })
+  ): { client: RegistryClient; repository: string } => {
+    const { registry, repository } = locate(t)
+    return { client: deps.registryFor(registry), repository }
+  }
   const stageLegacyBlobs = (targets: ImageTarget[]): Promise<unknown> =>
     mapLimit(targets, rawOptions.concurrency, t => {
       const { client, repository } = sigLocation(t)

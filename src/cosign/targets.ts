@@ -140,3 +140,29 @@ export async function resolveTargets(
   }
   return targets
 }
+
+export interface SignatureRepository {
+  registry: string
+  repository: string
+}
+
+/**
+ * Where a target's signatures live: its own repository, or the
+ * `registry/repository` given as signature-repository (COSIGN_REPOSITORY).
+ */
+export function signatureLocator(
+  signatureRepository: string | undefined
+): (target: ImageTarget) => SignatureRepository {
+  if (!signatureRepository) {
+    return t => ({ registry: t.ref.registry, repository: t.ref.repository })
+  }
+  const slash = signatureRepository.indexOf('/')
+  if (slash <= 0) {
+    throw new TypeError(`not a registry/repository: ${signatureRepository}`)
+  }
+  const fixed = {
+    registry: signatureRepository.slice(0, slash),
+    repository: signatureRepository.slice(slash + 1)
+  }
+  return () => fixed
+}

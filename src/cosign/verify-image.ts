@@ -22,7 +22,12 @@ import {
 } from './payload.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
-import { resolveTargets, type ImageTarget } from './targets.ts'
+import {
+  resolveTargets,
+  signatureLocator,
+  type ImageTarget,
+  type SignatureRepository
+} from './targets.ts'
 
 export interface VerifyImagesOptions {
   images: readonly string[]
@@ -89,15 +94,6 @@ function specificity(e: AppError): number {
   return 0
 }
 
-function splitRepository(value: string): {
-  registry: string
-  repository: string
-} {
-  const slash = value.indexOf('/')
-  if (slash <= 0) throw new TypeError(`not a registry/repository: ${value}`)
-  return { registry: value.slice(0, slash), repository: value.slice(slash + 1) }
-}
-
 function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e
   return new AppError(
@@ -122,11 +118,9 @@ export async function verifyImages(
     deps.registryFor,
     logger
   )
-  const sigRepo = options.signatureRepository
-    ? splitRepository(options.signatureRepository)
-    : undefined
+  const locate = signatureLocator(options.signatureRepository)
   const images = await mapLimit(targets, options.concurrency, target =>
-    verifyTarget(target, options, deps, sigRepo)
+    verifyTarget(target, options, deps, locate(target))
   )
   return { ok: images.every(i => i.verified), images }
 }
@@ -135,11 +129,9 @@ async function verifyTarget(
   target: ImageTarget,
   options: VerifyImagesOptions,
   deps: VerifyImagesDeps,
-  sigRepo: { registry: string; repository: string } | undefined
+  { registry, repository }: SignatureRepository
 ): Promise<VerifiedImage> {
   const digest = target.descriptor.digest
-  const registry = sigRepo?.registry ?? target.ref.registry
-  const repository = sigRepo?.repository ?? target.ref.repository
   const client = deps.registryFor(registry)
   const reference = `${target.ref.registry}/${target.ref.repository}@${digest}`
   const candidates: CandidateReport[] = []
