@@ -1,8 +1,8 @@
-// HttpClient: the one place that talks to undici. Per-attempt timeouts,
-// retries within a total time budget (network errors, 408, 429, 5xx), manual
-// redirects that drop credentials across origins, a body size cap, and debug
-// logs with redacted URLs. It never judges a status: callers do.
-import type { Dispatcher } from 'undici'
+// HttpClient: every request of the product goes through it. Per-attempt
+// timeouts, retries within a total time budget (network errors, 408, 429,
+// 5xx), manual redirects that drop credentials across origins, a body size
+// cap, and debug logs with redacted URLs. It never judges a status: callers
+// do. The bytes move through a Transport (transport.ts).
 import {
   fromUtf8,
   nullLogger,
@@ -11,7 +11,7 @@ import {
   sleep,
   type Logger
 } from '../util/index.ts'
-import { RoutingDispatcher, type ProxyEnv } from './dispatcher.ts'
+import { RoutingTransport, type ProxyEnv, type Transport } from './transport.ts'
 import { HttpError } from './errors.ts'
 import {
   backoffDelay,
@@ -29,8 +29,9 @@ export interface HttpClientOptions {
   retries?: number
   /** Total time for all attempts and waits of one request. Default 60 s. */
   budgetMs?: number
-  /** Tests pass a MockAgent; otherwise proxies and CAs come from env. */
-  dispatcher?: Dispatcher
+  /** Tests pass undici's MockAgent; otherwise a RoutingTransport, with
+   * proxies and CAs from env. */
+  transport?: Transport
   logger?: Logger
   /** Extra trusted CAs (PEM), added to Node's defaults. */
   caCerts?: string
@@ -60,8 +61,8 @@ export class HttpClient {
   readonly #timeoutMs: number
   readonly #retries: number
   readonly #budgetMs: number
-  readonly #dispatcher: Dispatcher
-  readonly #ownsDispatcher: boolean
+  readonly #transport: Transport
+  readonly #ownsTransport: boolean
   readonly #logger: Logger
   readonly #backoffBaseMs: number
   readonly #backoffMaxMs: number
@@ -74,10 +75,10 @@ export class HttpClient {
     this.#logger = options.logger ?? nullLogger
     this.#backoffBaseMs = options.backoffBaseMs ?? 250
     this.#backoffMaxMs = options.backoffMaxMs ?? 8_000
-    this.#ownsDispatcher = options.dispatcher === undefined
-    this.#dispatcher =
-      options.dispatcher ??
-      new RoutingDispatcher({
+    this.#ownsTransport = options.transport === undefined
+    this.#transport =
+      options.transport ??
+      new RoutingTransport({
         ...(options.caCerts ? { caCerts: options.caCerts } : {}),
         env: options.env ?? process.env
       })
@@ -138,9 +139,9 @@ export class HttpClient {
     }
   }
 
-  /** Closes connections of the dispatcher this client created. */
+  /** Closes connections of the transport this client created. */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close()
+    if (this.#ownsTransport) await this.#transport.close()
   }
 
   async #withRetries(
@@ -148,9 +149,7 @@ export class HttpClient {
     deadline: number
   ): Promise<HttpResponse> {
     const { method, url } = req
-    const repeatable =
-      (method !== 'POST' && method !== 'PATCH') || req.retrySafe === true
-    const maxAttempts = repeatable ? this.#retries + 1 : 1
+    const maxAttempts = repeatable(req) ? this.#retries + 1 : 1
     const shown = redactUrl(url)
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now()
@@ -209,13 +208,14 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     const { url, method } = req
     const signal = AbortSignal.timeout(timeoutMs)
-    const res = await this.#dispatcher.request({
+    const res = await this.#transport.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method,
       headers: req.headers ?? {},
       body: req.body ?? null,
-      signal
+      signal,
+      idempotent: repeatable(req)
     })
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(res.headers)) {
@@ -236,13 +236,18 @@ export class HttpClient {
     }
     const chunks: Uint8Array[] = []
     let size = 0
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength
-      if (size > max) {
-        res.body.destroy()
-        throw tooLarge()
+    try {
+      for await (const chunk of res.body) {
+        size += chunk.byteLength
+        if (size > max) {
+          res.body.destroy()
+          throw tooLarge()
+        }
+        chunks.push(chunk)
       }
-      chunks.push(chunk)
+    } catch (e) {
+      // A timeout while the body streams in surfaces as the signal's reason.
+      throw signal.aborted && !(e instanceof HttpError) ? signal.reason : e
     }
     return makeResponse(
       res.statusCode,
@@ -252,6 +257,10 @@ export class HttpClient {
     )
   }
 }
+
+/** POST and PATCH are sent again only when the caller says that is harmless. */
+const repeatable = (req: HttpRequest): boolean =>
+  (req.method !== 'POST' && req.method !== 'PATCH') || req.retrySafe === true
 
 function makeResponse(
   status: number,

@@ -1,4 +1,8 @@
 export { HttpClient, type HttpClientOptions } from './client.ts'
 export { HttpError, parseErrorBody, type HttpErrorCode } from './errors.ts'
 export type { HttpMethod, HttpRequest, HttpResponse } from './types.ts'
-export type { Dispatcher } from 'undici'
+export type {
+  Transport,
+  TransportRequest,
+  TransportResponse
+} from './transport.ts'

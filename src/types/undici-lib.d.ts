@@ -1,10 +1,5 @@
 // Declarations for the undici modules src/http imports directly (see
-// src/http/undici-parts.ts); they reuse the package's public types.
-declare module 'undici/lib/dispatcher/agent.js' {
-  import type { Agent } from 'undici'
-  const AgentClass: typeof Agent
-  export default AgentClass
-}
+// src/http/undici-proxy.ts); they reuse the package's public types.
 declare module 'undici/lib/dispatcher/proxy-agent.js' {
   import type { ProxyAgent } from 'undici'
   const ProxyAgentClass: typeof ProxyAgent

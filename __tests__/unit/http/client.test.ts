@@ -356,7 +356,7 @@ describe('HttpClient bodies and errors', () => {
 })
 
 describe('HttpClient with MockAgent', () => {
-  test('uses the injected dispatcher and logs redacted attempts', async () => {
+  test('uses the injected transport and logs redacted attempts', async () => {
     const agent = new MockAgent()
     agent.disableNetConnect()
     const pool = agent.get('https://fulcio.example')
@@ -367,7 +367,7 @@ describe('HttpClient with MockAgent', () => {
       .intercept({ path: '/api/v2/x?token=abc', method: 'POST' })
       .reply(201, { ok: true })
     const logger = new MemoryLogger()
-    const client = fast({ dispatcher: agent, logger })
+    const client = fast({ transport: agent, logger })
     const res = await client.request({
       method: 'POST',
       url: 'https://fulcio.example/api/v2/x?token=abc',
@@ -390,7 +390,7 @@ describe('HttpClient with MockAgent', () => {
     const agent = new MockAgent()
     agent.disableNetConnect()
     await assert.rejects(
-      fast({ dispatcher: agent }).request({
+      fast({ transport: agent }).request({
         method: 'GET',
         url: 'https://nowhere.example/'
       }),

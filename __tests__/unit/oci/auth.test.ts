@@ -22,7 +22,7 @@ function setup(
 ): { agent: MockAgent; client: RegistryClient } {
   const agent = new MockAgent()
   agent.disableNetConnect()
-  const http = new HttpClient({ userAgent: 't', dispatcher: agent, retries: 0 })
+  const http = new HttpClient({ userAgent: 't', transport: agent, retries: 0 })
   return {
     agent,
     client: new RegistryClient(registry, {
@@ -317,7 +317,7 @@ describe('basic auth', () => {
 test('parallel requests share one token request', async () => {
   const agent = new MockAgent()
   agent.disableNetConnect()
-  const http = new HttpClient({ userAgent: 't', dispatcher: agent, retries: 0 })
+  const http = new HttpClient({ userAgent: 't', transport: agent, retries: 0 })
   const client = new RegistryClient('reg.example', {
     http,
     credentials: { username: 'u', password: 'p' }

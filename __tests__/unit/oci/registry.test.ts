@@ -25,7 +25,7 @@ function setup(
 } {
   const agent = new MockAgent()
   agent.disableNetConnect()
-  const http = new HttpClient({ userAgent: 't', dispatcher: agent, retries: 0 })
+  const http = new HttpClient({ userAgent: 't', transport: agent, retries: 0 })
   const registry = opts.registry ?? 'reg.example'
   const client = new RegistryClient(registry, {
     http,

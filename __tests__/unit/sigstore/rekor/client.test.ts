@@ -147,7 +147,9 @@ describe('RekorClient against the loopback stack', () => {
   })
 
   it('no answer → REKOR_UNREACHABLE saying nothing was pushed', async () => {
-    stack.failNext('rekor', 'reset')
+    // Twice: a reset on a reused keep-alive connection is resent once on a
+    // fresh one by the transport (see transport.test.ts).
+    stack.failNext('rekor', 'reset', 2)
     await assert.rejects(
       rekor.createEntry(proposal()),
       (e: unknown) =>
@@ -155,6 +157,7 @@ describe('RekorClient against the loopback stack', () => {
         e.code === 'REKOR_UNREACHABLE' &&
         /nothing was pushed/.test(e.message)
     )
+    stack.failNext('rekor', 'reset', 0) // whichever reset was not used
   })
 
   it('retries a lost create and resolves the resulting 409', async () => {

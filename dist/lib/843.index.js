@@ -1,0 +1,1 @@
+export const id=843;export const ids=[843];export const modules={3843:(t,e,o)=>{o.r(e),o.d(e,{createProxyAgent:()=>i});var r=o(883),n=o.n(r),s=o(6672),c=o.n(s),p=o(6615);function i(t,e){const o=e?{ca:e}:{};return new(c())({uri:t,requestTls:o,proxyTls:o})}Object.assign(n().prototype,p)}};
