@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  rmSync,
   readFileSync,
   writeFileSync
 } from 'node:fs'
@@ -98,10 +99,13 @@ export async function runAction(
       ...inputEnv
     }
   })
+  const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'))
+  const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
+  rmSync(tmp, { recursive: true, force: true })
   return {
     exitCode: r.status,
-    outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    outputs,
+    summary,
     stdout: r.stdout,
     stderr: r.stderr,
     commands: [...r.stdout.matchAll(/^::([\w-]+)(?: ([^:]*))?::(.*)$/gm)].map(

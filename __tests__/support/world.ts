@@ -1,7 +1,7 @@
 // One registry + one loopback Sigstore stack + helpers, shared by the sign
 // and verify integration tests, the demo and the benchmark.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HttpClient } from '../../src/http/index.ts'
@@ -65,6 +65,7 @@ export async function startWorld(
     http: new HttpClient({ userAgent: 'sigil-test-admin' }),
     ...(creds ? { credentials: creds } : {})
   })
+  const tmp = mkdtempSync(join(tmpdir(), 'sigil-world-'))
   return {
     registry,
     stack,
@@ -72,9 +73,10 @@ export async function startWorld(
     token: makeJwt(githubClaims()),
     runtime,
     client,
-    tmp: mkdtempSync(join(tmpdir(), 'sigil-world-')),
+    tmp,
     stop: async () => {
       await Promise.all([registry.stop(), stack.stop()])
+      rmSync(tmp, { recursive: true, force: true })
     }
   }
 }
