@@ -94,6 +94,9 @@ export function bypassesProxy(url: URL, entries: NoProxyEntry[]): boolean {
 }
 
 const BODY_METHODS = new Set<HttpMethod>(['PUT', 'POST', 'PATCH'])
+/** Response header limit. Node's default (16 KiB) is too small for some
+ * registries (Google Artifact Registry sends more). */
+export const MAX_HEADER_BYTES = 256 * 1024
 /** A kept-alive connection the server closed while it sat idle. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
@@ -144,7 +147,8 @@ export class NodeTransport implements Transport {
           method: r.method,
           headers,
           agent,
-          signal: r.signal
+          signal: r.signal,
+          maxHeaderSize: MAX_HEADER_BYTES
         },
         res =>
           resolve({

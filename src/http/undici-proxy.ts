@@ -6,7 +6,7 @@
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js'
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js'
 import api from 'undici/lib/api/index.js'
-import type { Transport } from './transport.ts'
+import { MAX_HEADER_BYTES, type Transport } from './transport.ts'
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -15,5 +15,10 @@ export function createProxyAgent(
   ca: string[] | undefined
 ): Transport {
   const tls = ca ? { ca } : {}
-  return new ProxyAgent({ uri, requestTls: tls, proxyTls: tls })
+  return new ProxyAgent({
+    uri,
+    requestTls: tls,
+    proxyTls: tls,
+    maxHeaderSize: MAX_HEADER_BYTES
+  })
 }

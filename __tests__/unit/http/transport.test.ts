@@ -25,6 +25,26 @@ async function listen(server: Server): Promise<string> {
   return `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`
 }
 
+/** A CONNECT-only forward proxy on loopback; records the tunnels it opens. */
+async function connectProxy(): Promise<{ proxy: string; tunnels: string[] }> {
+  const tunnels: string[] = []
+  const proxyServer = createServer((_req, res) => res.writeHead(405).end())
+  proxyServer.on('connect', (req, client, head) => {
+    tunnels.push(req.url ?? '')
+    const [host, port] = (req.url ?? '').split(':')
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  const proxy = await listen(proxyServer)
+  return { proxy, tunnels }
+}
+
 test('NO_PROXY matching: exact, suffix, leading dot, port, wildcard', () => {
   const entries = parseNoProxy(
     'localhost, .corp.example,internal.example:8443 registry.local'
@@ -61,21 +81,7 @@ test('HTTP_PROXY routes through a CONNECT proxy; NO_PROXY bypasses it', async ()
   const origin = await listen(
     createServer((_req, res) => res.writeHead(200).end('origin'))
   )
-  const tunnels: string[] = []
-  const proxyServer = createServer((_req, res) => res.writeHead(405).end())
-  proxyServer.on('connect', (req, client, head) => {
-    tunnels.push(req.url ?? '')
-    const [host, port] = (req.url ?? '').split(':')
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    upstream.on('error', () => client.destroy())
-    client.on('error', () => upstream.destroy())
-  })
-  const proxy = await listen(proxyServer)
+  const { proxy, tunnels } = await connectProxy()
 
   const via = new HttpClient({
     userAgent: 't',
@@ -209,4 +215,27 @@ test('PUT and POST without a body send Content-Length: 0 (registries refuse chun
   })
   assert.deepEqual(seen, ['0', '0', '3'])
   await client.close()
+})
+
+test('response headers beyond Node’s 16 KiB default are accepted (Google Artifact Registry sends such)', async () => {
+  const big = 'x'.repeat(40 * 1024)
+  const origin = await listen(
+    createServer((_req, res) =>
+      res
+        .writeHead(200, { 'x-big': big, 'content-type': 'text/plain' })
+        .end('ok')
+    )
+  )
+  const { proxy, tunnels } = await connectProxy()
+  for (const env of [{}, { HTTP_PROXY: `http://${proxy}` }]) {
+    const client = new HttpClient({ userAgent: 't', retries: 0, env })
+    const res = await client.request({
+      method: 'GET',
+      url: `http://${origin}/`
+    })
+    assert.equal(res.status, 200)
+    assert.equal(res.headers['x-big']?.length, big.length)
+    await client.close()
+  }
+  assert.equal(tunnels.length, 1, 'the second request went through the proxy')
 })
