@@ -7,6 +7,13 @@ import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
+import { HttpClient } from '../../src/http/index.ts'
+import { RegistryClient } from '../../src/oci/index.ts'
+import {
+  pushTestImage,
+  startRegistry,
+  type TestRegistry
+} from '../support/registry.ts'
 import { vectorsDir, vectorsSkipReason } from '../support/vectors.ts'
 import {
   GITHUB_ISSUER,
@@ -257,6 +264,58 @@ describe('sigil CLI', () => {
     )
     assert.equal(noToken.code, 3)
     assert.match(noToken.stderr, /SIGSTORE_ID_TOKEN/)
+  })
+})
+
+describe('sigil CLI and a TLS registry on loopback', () => {
+  let tls: TestRegistry
+  before(async () => {
+    tls = await startRegistry({ mode: 'htpasswd', tls: true })
+  })
+  after(() => tls?.stop())
+
+  test('sign and verify find https on their own; the CA comes from SSL_CERT_FILE', async () => {
+    const http = new HttpClient({
+      userAgent: 'sigil-test',
+      caCerts: readFileSync(tls.caFile!, 'utf8')
+    })
+    const admin = new RegistryClient(tls.host, {
+      http,
+      scheme: 'https',
+      credentials: { username: tls.username!, password: tls.password! }
+    })
+    const img = await pushTestImage(admin, 'cli/tls', 'v1', 'over tls')
+    await http.close()
+    const ref = `${tls.host}/cli/tls@${img.digest}`
+    const creds = [
+      '--registry-username',
+      tls.username ?? '',
+      '--registry-password',
+      tls.password ?? ''
+    ]
+    const trusted = env({ SSL_CERT_FILE: tls.caFile! })
+    const sign = await execNode(CLI, ['sign', ...sigstore(), ...creds, ref], {
+      env: { ...trusted, SIGSTORE_ID_TOKEN: w.token }
+    })
+    assert.equal(sign.code, 0, sign.stderr)
+    assert.match(sign.stdout, /cli\/tls:sha256-[0-9a-f]{64}\.sig/)
+    const verifyArgs = [
+      'verify',
+      '--certificate-identity',
+      GITHUB_SAN,
+      '--certificate-oidc-issuer',
+      GITHUB_ISSUER,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...creds,
+      ref
+    ]
+    const v = await execNode(CLI, verifyArgs, { env: trusted })
+    assert.equal(v.code, 0, v.stderr)
+    // Without the CA: a clear registry error (exit 4) that names the remedy.
+    const untrusted = await execNode(CLI, verifyArgs, { env: env() })
+    assert.equal(untrusted.code, 4, untrusted.stderr)
+    assert.match(untrusted.stderr, /SSL_CERT_FILE|NODE_EXTRA_CA_CERTS/)
   })
 })
 

@@ -348,14 +348,33 @@ describe('registry over TLS', () => {
     await tlsHttp.close()
   })
 
-  test('an untrusted certificate fails with a remedy naming the CA option', async () => {
-    const client = new RegistryClient(reg.host, { http, scheme: 'https' })
-    await assert.rejects(client.resolve('tls/hello', 'v1'), (e: unknown) => {
-      assert.ok(e instanceof RegistryError)
-      assert.equal(e.code, 'REGISTRY_UNREACHABLE')
-      assert.match(e.remedy ?? '', /CA/)
-      return true
+  test('a loopback registry that answers over TLS is found without a scheme (as ggcr does)', async () => {
+    const tlsHttp = new HttpClient({
+      userAgent: 'sigil-test',
+      caCerts: readFileSync(reg.caFile!, 'utf8'),
+      retries: 1
     })
+    const credentials = { username: reg.username!, password: reg.password! }
+    const client = new RegistryClient(reg.host, { http: tlsHttp, credentials })
+    assert.equal(client.origin, `http://${reg.host}`, 'http until asked')
+    await roundTrip(client, 'tls/auto')
+    assert.equal(client.origin, `https://${reg.host}`)
+    await tlsHttp.close()
+  })
+
+  test('an untrusted certificate fails with a remedy naming the CA option', async () => {
+    for (const scheme of ['https', undefined] as const) {
+      const client = new RegistryClient(reg.host, {
+        http,
+        ...(scheme ? { scheme } : {})
+      })
+      await assert.rejects(client.resolve('tls/hello', 'v1'), (e: unknown) => {
+        assert.ok(e instanceof RegistryError)
+        assert.equal(e.code, 'REGISTRY_UNREACHABLE')
+        assert.match(e.remedy ?? '', /CA/)
+        return true
+      })
+    }
   })
 })
 

@@ -97,8 +97,18 @@ export class Authenticator {
   readonly #pending = new Map<string, Promise<CachedToken>>()
 
   constructor(options: AuthenticatorOptions) {
-    this.#o = options
+    this.#o = { ...options }
     this.#logger = options.logger ?? nullLogger
+  }
+
+  /** The registry turned out to speak another scheme (see RegistryClient). */
+  setOrigin(origin: string): void {
+    this.#o.origin = origin
+  }
+
+  /** Takes a GET /v2/ response someone else made as this client's ping. */
+  adoptPing(res: HttpResponse): void {
+    this.#challenge ??= Promise.resolve(this.#challengeOf(res))
   }
 
   credentials(): Promise<Credentials | undefined> {
@@ -171,6 +181,10 @@ export class Authenticator {
         }
       )
     }
+    return this.#challengeOf(res)
+  }
+
+  #challengeOf(res: HttpResponse): Challenge | undefined {
     if (res.status !== 401) return undefined
     const challenge = pickChallenge(
       parseChallenges(res.headers['www-authenticate'])

@@ -46,6 +46,16 @@ import {
   type Manifest
 } from './types.ts'
 
+/** The answer was not HTTP at all (e.g. a TLS alert read as a response). */
+function isHttpParseError(e: unknown): boolean {
+  for (let cur = e, i = 0; cur && i < 5; i++) {
+    const code = (cur as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('HPE_')) return true
+    cur = (cur as { cause?: unknown }).cause
+  }
+  return false
+}
+
 export interface RegistryClientOptions {
   http: HttpClient
   logger?: Logger
@@ -53,9 +63,10 @@ export interface RegistryClientOptions {
   credentials?: Credentials | (() => Promise<Credentials | undefined>)
   /** Permit plain http to a non-loopback registry (the user opted in). */
   allowHttp?: boolean
-  /** Default: http for loopback hosts (localhost, 127.0.0.0/8, ::1) and for
-   * any host when allowHttp is set; https otherwise. Set 'https' for a TLS
-   * registry on loopback. 'http' elsewhere needs allowHttp. */
+  /** Default: https, except for loopback hosts (localhost, 127.0.0.0/8,
+   * ::1) and, when allowHttp is set, any host: those are spoken to over
+   * http, and over https instead when the first request finds a TLS server
+   * there. 'http' elsewhere needs allowHttp. */
   scheme?: 'http' | 'https'
 }
 
@@ -94,8 +105,11 @@ export class RegistryClient {
   >()
   /** Canonical host[:port], as in references. */
   readonly registry: string
-  /** Scheme and API host, e.g. `https://ghcr.io`. */
-  readonly origin: string
+  #origin: string
+  /** Set while the scheme is still to be found (http, or https when a TLS
+   * server answers there); settled by the first request. */
+  #schemeProbe: (() => Promise<void>) | undefined
+  #schemeProbed: Promise<void> | undefined
   readonly #http: HttpClient
   readonly #logger: Logger
   readonly #auth: Authenticator
@@ -115,7 +129,9 @@ export class RegistryClient {
     // Docker Hub's API host; `index.docker.io` is only its canonical name.
     const apiHost =
       this.registry === DOCKER_HUB ? 'registry-1.docker.io' : this.registry
-    this.origin = `${secure ? 'https' : 'http'}://${apiHost}`
+    this.#origin = `${secure ? 'https' : 'http'}://${apiHost}`
+    if (!options.scheme && !secure)
+      this.#schemeProbe = () => this.#probeScheme(`https://${apiHost}`)
     this.#http = options.http
     this.#logger = options.logger ?? nullLogger
     this.#auth = new Authenticator({
@@ -126,6 +142,51 @@ export class RegistryClient {
       allowHttpRealm: options.allowHttp === true,
       logger: this.#logger
     })
+  }
+
+  /** Scheme and API host, e.g. `https://ghcr.io`. */
+  get origin(): string {
+    return this.#origin
+  }
+
+  /**
+   * Plain http was chosen for a loopback (or explicitly allowed) registry:
+   * ping it over http, and move to https when a TLS server answers there
+   * (Go's and nginx's TLS servers reply 400 naming HTTPS to a plain request).
+   * An http answer serves as the authenticator's ping.
+   */
+  async #probeScheme(secureOrigin: string): Promise<void> {
+    let res: HttpResponse | undefined
+    let failure: unknown
+    try {
+      res = await this.#http.request({
+        method: 'GET',
+        url: `${this.#origin}/v2/`,
+        maxBodyBytes: 64 * 1024
+      })
+    } catch (e) {
+      failure = e
+    }
+    const speaksTls = res
+      ? res.status === 400 && /https/i.test(res.text())
+      : isHttpParseError(failure)
+    if (speaksTls) {
+      this.#logger.debug(
+        `registry ${this.registry} answers over TLS: using ${secureOrigin}`
+      )
+      this.#origin = secureOrigin
+      this.#auth.setOrigin(secureOrigin)
+      return
+    }
+    if (res) {
+      this.#auth.adoptPing(res)
+      return
+    }
+    throw new RegistryError(
+      'REGISTRY_UNREACHABLE',
+      `cannot reach registry ${this.registry}: ${(failure as Error).message}`,
+      { cause: failure, remedy: (failure as HttpError).remedy }
+    )
   }
 
   /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
@@ -605,6 +666,17 @@ export class RegistryClient {
 
   /** One request with authorization for `scopes`, re-challenged once on 401. */
   async #send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
+    if (this.#schemeProbe) {
+      const before = this.#origin
+      await (this.#schemeProbed ??= this.#schemeProbe())
+      // A URL built before the scheme was settled moves with it.
+      const url = new URL(String(req.url))
+      if (url.origin === before && before !== this.#origin)
+        req = {
+          ...req,
+          url: new URL(`${url.pathname}${url.search}`, this.#origin)
+        }
+    }
     for (let attempt = 0; ; attempt++) {
       const headers = { ...req.headers }
       // Credentials only ever go to the registry's own origin.
