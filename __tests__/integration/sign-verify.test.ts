@@ -382,6 +382,31 @@ describe('keyless signing', () => {
       'NO_SIGNATURES_FOUND'
     )
   })
+
+  test('COSIGN_DOCKER_MEDIA_TYPES: a new .sig manifest with Docker media types still verifies; appending keeps them', async () => {
+    const img = await freshImage(w)
+    await signImages(signOpts([img.ref], { dockerMediaTypes: true }), deps())
+    const m = await readSigManifest(w, img.repo, img.digest)
+    assert.equal(
+      m?.mediaType,
+      'application/vnd.docker.distribution.manifest.v2+json'
+    )
+    assert.equal(
+      m?.config.mediaType,
+      'application/vnd.docker.container.image.v1+json'
+    )
+    assert.equal(
+      m?.layers[0]?.mediaType,
+      'application/vnd.dev.cosign.simplesigning.v1+json'
+    )
+    // Another run (another key) without the setting appends to what is
+    // there, keeping its media types.
+    await signImages(signOpts([img.ref]), deps())
+    const after = await readSigManifest(w, img.repo, img.digest)
+    assert.equal(after?.mediaType, m?.mediaType)
+    assert.equal(after?.layers.length, 2)
+    assert.ok((await verifyImages(verifyOpts([img.ref]), vdeps())).ok)
+  })
 })
 
 describe('key-pair signing', () => {

@@ -151,6 +151,12 @@ export function parseAnnotations(raw: RawInputs): Record<string, string> {
   return out
 }
 
+/** Go's strconv.ParseBool, as cosign reads its boolean environment
+ * variables: anything else (or unset) is false. */
+export function goBool(v: string | undefined): boolean {
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v ?? '')
+}
+
 function parseRepository(
   raw: RawInputs,
   env: NodeJS.ProcessEnv
@@ -263,6 +269,9 @@ export async function toSignInputs(
       recursive: parseBoolean(raw, 'recursive', false),
       annotations: parseAnnotations(raw),
       ...(signatureRepository ? { signatureRepository } : {}),
+      ...(goBool(env.COSIGN_DOCKER_MEDIA_TYPES)
+        ? { dockerMediaTypes: true }
+        : {}),
       tlogUpload: parseBoolean(raw, 'tlog-upload', true),
       ...(key ? { key } : {}),
       fulcioUrl:

@@ -71,6 +71,8 @@ export interface SignImagesOptions {
   annotations: Record<string, string>
   /** `registry/repository` to store signatures in (COSIGN_REPOSITORY). */
   signatureRepository?: string
+  /** New `.sig` manifests with Docker media types (COSIGN_DOCKER_MEDIA_TYPES). */
+  dockerMediaTypes?: boolean
   /** Upload to Rekor (cosign `--tlog-upload`, default true). */
   tlogUpload: boolean
   /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password. */
@@ -163,6 +165,7 @@ export async function signImages(
   const now = deps.now ?? ((): Date => new Date())
   const { logger } = deps
   const locate = signatureLocator(rawOptions.signatureRepository)
+  const legacyOptions = { dockerMediaTypes: rawOptions.dockerMediaTypes }
   const sigLocation = (
     t: ImageTarget
   ): { client: RegistryClient; repository: string } => {
@@ -177,7 +180,10 @@ export async function signImages(
         t.descriptor.digest,
         rawOptions.annotations
       )
-      return new LegacyTagStore(client, logger).stage(repository, payload)
+      return new LegacyTagStore(client, logger, legacyOptions).stage(
+        repository,
+        payload
+      )
     })
 
   // 1. What to sign, and 2. one signing identity for the whole run, in
@@ -237,6 +243,11 @@ export async function signImages(
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
   for (const t of targets)
     logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
+  if (options.dockerMediaTypes && options.format !== 'bundle') {
+    logger.warn(
+      'COSIGN_DOCKER_MEDIA_TYPES is set: new .sig manifests get Docker media types, which podman, skopeo and CRI-O (containers/image) do not read. Unset it unless the registry refuses OCI manifests.'
+    )
+  }
 
   if (
     options.tlogUpload &&
@@ -285,7 +296,11 @@ export async function signImages(
       const locations: SignatureLocation[] = []
       for (const s of signatures) {
         if (s.legacy) {
-          const r = await new LegacyTagStore(client, logger).write(
+          const r = await new LegacyTagStore(
+            client,
+            logger,
+            legacyOptions
+          ).write(
             repository,
             target.descriptor.digest,
             s.legacy,

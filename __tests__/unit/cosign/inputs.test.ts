@@ -64,6 +64,20 @@ test('sign inputs: defaults, validation before any network call', async () => {
   assert.equal(repo.options.signatureRepository, 'reg.io/sigs')
 })
 
+test('COSIGN_DOCKER_MEDIA_TYPES is read as cosign reads it (Go ParseBool)', async () => {
+  const docker = async (v: string | undefined): Promise<boolean> =>
+    (
+      await toSignInputs(
+        {},
+        v === undefined ? {} : { COSIGN_DOCKER_MEDIA_TYPES: v }
+      )
+    ).options.dockerMediaTypes === true
+  for (const v of ['1', 't', 'T', 'true', 'TRUE', 'True'])
+    assert.equal(await docker(v), true, v)
+  for (const v of [undefined, '', '0', 'false', 'yes', 'on', ' 1'])
+    assert.equal(await docker(v), false, String(v))
+})
+
 test('verify inputs require an identity and an issuer, or a key', async () => {
   const log = new MemoryLogger()
   await assert.rejects(

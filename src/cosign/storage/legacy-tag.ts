@@ -130,13 +130,26 @@ function isDuplicate(
   }
 }
 
+export interface LegacyTagStoreOptions {
+  /** A new `.sig` manifest gets Docker v2 schema 2 media types instead of
+   * OCI ones (cosign COSIGN_DOCKER_MEDIA_TYPES, for registries that refuse
+   * OCI manifests). An existing manifest keeps its own. */
+  dockerMediaTypes?: boolean
+}
+
 export class LegacyTagStore {
   readonly #client: RegistryClient
   readonly #logger: Logger
+  readonly #docker: boolean
 
-  constructor(client: RegistryClient, logger: Logger) {
+  constructor(
+    client: RegistryClient,
+    logger: Logger,
+    options: LegacyTagStoreOptions = {}
+  ) {
     this.#client = client
     this.#logger = logger
+    this.#docker = options.dockerMediaTypes === true
   }
 
   /**
@@ -178,8 +191,12 @@ export class LegacyTagStore {
     void this.stage(repository, layer.payload)
     for (let attempt = 1; ; attempt++) {
       const existing = await this.#client.findManifest(repository, tag)
-      let mediaType: string = MEDIA_TYPES.OCI_MANIFEST
-      let configMediaType: string = MEDIA_TYPES.OCI_CONFIG
+      let mediaType: string = this.#docker
+        ? MEDIA_TYPES.DOCKER_MANIFEST
+        : MEDIA_TYPES.OCI_MANIFEST
+      let configMediaType: string = this.#docker
+        ? MEDIA_TYPES.DOCKER_CONFIG
+        : MEDIA_TYPES.OCI_CONFIG
       let layers: Descriptor[] = []
       let diffIds: string[] = []
       if (existing) {
