@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { describe, test } from 'node:test'
 import { MockAgent } from 'undici'
 import { HttpClient } from '../../../src/http/index.ts'
@@ -667,5 +668,32 @@ describe('scheme', () => {
       () => new RegistryClient('reg.internal', { http, scheme: 'http' }),
       { code: 'REGISTRY_INSECURE' }
     )
+  })
+
+  test('a loopback registry that answers the http ping with a TLS alert is tried over https', async () => {
+    // Answers anything with a TLS "handshake failure" alert: not HTTP, and
+    // no TLS handshake either.
+    const server = createNetServer(socket => {
+      socket.on('error', () => {})
+      socket.once('data', () =>
+        socket.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28]))
+      )
+    })
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as AddressInfo
+    const http = new HttpClient({ userAgent: 't', retries: 0, env: {} })
+    const client = new RegistryClient(`127.0.0.1:${port}`, { http })
+    try {
+      await assert.rejects(client.resolve('a/b', 'v1'), (e: unknown) => {
+        assert.ok(e instanceof RegistryError)
+        assert.equal(e.code, 'REGISTRY_UNREACHABLE')
+        assert.match(e.message, new RegExp(`https://127\\.0\\.0\\.1:${port}`))
+        return true
+      })
+      assert.equal(client.origin, `https://127.0.0.1:${port}`)
+    } finally {
+      await http.close()
+      server.close()
+    }
   })
 })
