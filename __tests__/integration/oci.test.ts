@@ -359,6 +359,11 @@ describe('registry over TLS', () => {
     assert.equal(client.origin, `http://${reg.host}`, 'http until asked')
     await roundTrip(client, 'tls/auto')
     assert.equal(client.origin, `https://${reg.host}`)
+    // By name: SNI and the certificate's DNS name are checked too.
+    const byName = `localhost:${reg.host.split(':')[1]}`
+    const named = new RegistryClient(byName, { http: tlsHttp, credentials })
+    await roundTrip(named, 'tls/named')
+    assert.equal(named.origin, `https://${byName}`)
     await tlsHttp.close()
   })
 

@@ -116,7 +116,7 @@ export async function startRegistry(
       caFile = join(dir, 'tls.crt')
       openssl(dir, 'tls.key', 'tls.crt', '127.0.0.1', [
         '-addext',
-        'subjectAltName=IP:127.0.0.1'
+        'subjectAltName=IP:127.0.0.1,DNS:localhost'
       ])
       tls = `  tls:\n    certificate: ${caFile}\n    key: ${join(dir, 'tls.key')}\n`
     }
