@@ -212,13 +212,20 @@ describe('sign action', () => {
     assert.match(errors(r), /nothing was pushed/)
   })
 
-  test('debug output never contains the OIDC token or the registry password', async () => {
+  test('debug output never contains the OIDC token, the registry password or the GitHub token', async () => {
     const img = await freshImage(w)
+    const githubToken = `ghs_${'x7'.repeat(18)}`
     const r = await sign(
-      { images: img.ref, format: 'both' },
+      { images: img.ref, format: 'both', 'github-token': githubToken },
       { ACTIONS_STEP_DEBUG: 'true', RUNNER_DEBUG: '1' }
     )
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.ok(
+      r.commands.some(
+        c => c.command === 'add-mask' && c.message === githubToken
+      ),
+      'the github-token input is masked'
+    )
     assert.ok(
       r.commands.some(c => c.command === 'debug'),
       'debug lines were produced'
@@ -232,7 +239,8 @@ describe('sign action', () => {
     for (const secret of [
       token,
       ...token.split('.').filter(p => p.length > 20),
-      w.registry.password ?? ''
+      w.registry.password ?? '',
+      githubToken
     ]) {
       assert.equal(
         visible.includes(secret),

@@ -67,7 +67,14 @@ export async function runAction(
   const unexpected = Object.keys(inputs).filter(k => !(k in declared))
   const inputEnv: Record<string, string> = {}
   for (const [name, spec] of Object.entries(declared)) {
-    const v = name in inputs ? inputs[name] : (spec.default ?? '')
+    // The runner evaluates `${{ github.token }}` defaults; here the job has
+    // no token unless the test passes one.
+    const fallback = /^\$\{\{\s*github\.token\s*\}\}$/.test(
+      String(spec.default ?? '')
+    )
+      ? ''
+      : (spec.default ?? '')
+    const v = name in inputs ? inputs[name] : fallback
     inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(v)
   }
   const tmp = mkdtempSync(join(tmpdir(), 'run-action-'))

@@ -2,7 +2,13 @@
 // and failing the step with the most useful message (cause chain at debug).
 import * as core from '@actions/core'
 import { SIGIL_VERSION } from '../version.ts'
-import { causeChain, describeError, redact, type RawInputs } from './deps.ts'
+import {
+  causeChain,
+  describeError,
+  redact,
+  registerSecret,
+  type RawInputs
+} from './deps.ts'
 
 export function readRawInputs(names: readonly string[]): RawInputs {
   const raw: RawInputs = {}
@@ -25,6 +31,30 @@ export function readRawInputs(names: readonly string[]): RawInputs {
     }
   }
   return raw
+}
+
+/**
+ * The environment registry credentials are looked up in, with the
+ * `github-token` input (default: the job's token) as GITHUB_TOKEN when the
+ * workflow did not set one: it is used for ghcr.io only, and only after
+ * explicit inputs and docker login credentials (oci/credentials.ts).
+ */
+export function registryEnv(
+  env: NodeJS.ProcessEnv,
+  githubToken: string
+): NodeJS.ProcessEnv {
+  if (env.GITHUB_TOKEN || !githubToken) return env
+  return { ...env, GITHUB_TOKEN: githubToken }
+}
+
+/** The `github-token` input, masked. */
+export function readGitHubToken(): string {
+  const token = core.getInput('github-token')
+  if (token) {
+    core.setSecret(token)
+    registerSecret(token)
+  }
+  return token
 }
 
 export function fail(e: unknown): void {

@@ -1,7 +1,13 @@
 // GitHub Action "sign": inputs → signImages → outputs, job summary, failure.
 // The only place that knows about ACTIONS_ID_TOKEN_REQUEST_* and `permissions:`.
 import * as core from '@actions/core'
-import { fail, readRawInputs, userAgent } from './common.ts'
+import {
+  fail,
+  readGitHubToken,
+  readRawInputs,
+  registryEnv,
+  userAgent
+} from './common.ts'
 import {
   AppError,
   DEFAULT_REKOR_URL,
@@ -133,7 +139,8 @@ export async function runSignAction(): Promise<void> {
       : chooseIdentity(inputs.identityToken, process.env)
     const runtime = prepareRun(inputs, {
       userAgent: userAgent(),
-      logger: actionsLogger
+      logger: actionsLogger,
+      env: registryEnv(process.env, readGitHubToken())
     })
     const trust = runtime.trust
     const result = await signImages(

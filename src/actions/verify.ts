@@ -2,7 +2,13 @@
 // failed step (so later jobs that `needs:` it do not run) when any image has
 // no valid signature for the policy.
 import * as core from '@actions/core'
-import { fail, readRawInputs, userAgent } from './common.ts'
+import {
+  fail,
+  readGitHubToken,
+  readRawInputs,
+  registryEnv,
+  userAgent
+} from './common.ts'
 import {
   VERIFY_INPUTS,
   prepareRun,
@@ -76,7 +82,8 @@ export async function runVerifyAction(): Promise<void> {
     )
     const runtime = prepareRun(inputs, {
       userAgent: userAgent(),
-      logger: actionsLogger
+      logger: actionsLogger,
+      env: registryEnv(process.env, readGitHubToken())
     })
     const trust = await runtime.trust
     const result = await verifyImages(

@@ -19,6 +19,7 @@ const SECRET_VARIABLES: Record<string, string> = {
   'identity-token': 'SIGSTORE_ID_TOKEN from id_tokens'
 }
 const GITHUB_ONLY = new Set([
+  'github-token',
   'certificate-github-workflow-trigger',
   'certificate-github-workflow-sha',
   'certificate-github-workflow-name',
