@@ -5,10 +5,13 @@ import { SIGIL_VERSION } from '../version.ts'
 import {
   causeChain,
   describeError,
+  prepareRun,
   redact,
   registerSecret,
-  type RawInputs
+  type RawInputs,
+  type RunInputs
 } from './deps.ts'
+import { actionsLogger } from './logger.ts'
 
 export function readRawInputs(names: readonly string[]): RawInputs {
   const raw: RawInputs = {}
@@ -47,8 +50,19 @@ export function registryEnv(
   return { ...env, GITHUB_TOKEN: githubToken }
 }
 
+/** Both actions' runtime: HTTP client, registry clients, trust material. */
+export function prepareActionRun(
+  inputs: RunInputs
+): ReturnType<typeof prepareRun> {
+  return prepareRun(inputs, {
+    userAgent: userAgent(),
+    logger: actionsLogger,
+    env: registryEnv(process.env, readGitHubToken())
+  })
+}
+
 /** The `github-token` input, masked. */
-export function readGitHubToken(): string {
+function readGitHubToken(): string {
   const token = core.getInput('github-token')
   if (token) {
     core.setSecret(token)

@@ -1,13 +1,7 @@
 // GitHub Action "sign": inputs → signImages → outputs, job summary, failure.
 // The only place that knows about ACTIONS_ID_TOKEN_REQUEST_* and `permissions:`.
 import * as core from '@actions/core'
-import {
-  fail,
-  readGitHubToken,
-  readRawInputs,
-  registryEnv,
-  userAgent
-} from './common.ts'
+import { fail, prepareActionRun, readRawInputs } from './common.ts'
 import {
   AppError,
   DEFAULT_REKOR_URL,
@@ -15,7 +9,6 @@ import {
   PUBLIC_GOOD_SEARCH_URL,
   SIGN_INPUTS,
   StaticIdentityProvider,
-  prepareRun,
   registerSecret,
   signImages,
   toSignInputs,
@@ -137,11 +130,7 @@ export async function runSignAction(): Promise<void> {
     const identity = inputs.options.key
       ? undefined
       : chooseIdentity(inputs.identityToken, process.env)
-    const runtime = prepareRun(inputs, {
-      userAgent: userAgent(),
-      logger: actionsLogger,
-      env: registryEnv(process.env, readGitHubToken())
-    })
+    const runtime = prepareActionRun(inputs)
     const trust = runtime.trust
     const result = await signImages(
       { ...inputs.options, trust },

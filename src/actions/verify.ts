@@ -2,16 +2,9 @@
 // failed step (so later jobs that `needs:` it do not run) when any image has
 // no valid signature for the policy.
 import * as core from '@actions/core'
-import {
-  fail,
-  readGitHubToken,
-  readRawInputs,
-  registryEnv,
-  userAgent
-} from './common.ts'
+import { fail, prepareActionRun, readRawInputs } from './common.ts'
 import {
   VERIFY_INPUTS,
-  prepareRun,
   toVerifyInputs,
   toVerifyResultJson,
   verificationFailure,
@@ -80,11 +73,7 @@ export async function runVerifyAction(): Promise<void> {
       process.env,
       actionsLogger
     )
-    const runtime = prepareRun(inputs, {
-      userAgent: userAgent(),
-      logger: actionsLogger,
-      env: registryEnv(process.env, readGitHubToken())
-    })
+    const runtime = prepareActionRun(inputs)
     const trust = await runtime.trust
     const result = await verifyImages(
       { ...inputs.options, trust },
