@@ -7,14 +7,12 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { runAction } from '../__tests__/support/run-action.ts'
 import { startGitHubOidc, githubClaims } from '../__tests__/support/oidc.ts'
-import { verifyWithSigstoreJs } from '../__tests__/support/oracle.ts'
-import { legacyLayerAsBundle } from '../__tests__/support/legacy-bundle.ts'
 import {
   GITHUB_ISSUER,
   GITHUB_SAN,
   freshImage,
   freshIndex,
-  readSigManifest,
+  oracleCheckAll,
   startWorld
 } from '../__tests__/support/world.ts'
 
@@ -94,41 +92,11 @@ try {
   )
   for (const digest of run.outputs.digests?.split('\n') ?? []) {
     const repo = digest === img.digest ? img.repo : idx.repo
-    const m = await readSigManifest(w, repo, digest)
-    for (const layer of m?.layers ?? []) {
-      const payload = await w.client.getBlob(repo, layer.digest)
-      const r = verifyWithSigstoreJs({
-        trustedRoot: w.stack.trustedRoot,
-        bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
-        artifact: payload,
-        san: GITHUB_SAN,
-        issuer: GITHUB_ISSUER
-      })
-      console.log(
-        `  ✔ ${digest.slice(0, 19)}… legacy .sig   signed by ${r.san}`
-      )
-    }
-    const fallback = await w.client.findManifest(repo, digest.replace(':', '-'))
-    for (const d of (
-      fallback?.manifest as { manifests?: { digest: string }[] } | undefined
-    )?.manifests ?? []) {
-      const rm = (await w.client.getManifest(repo, d.digest)).manifest as {
-        layers: { digest: string }[]
-      }
-      const bundle = JSON.parse(
-        new TextDecoder().decode(
-          await w.client.getBlob(repo, rm.layers[0]!.digest)
-        )
-      )
-      const r = verifyWithSigstoreJs({
-        trustedRoot: w.stack.trustedRoot,
-        bundle,
-        san: GITHUB_SAN,
-        issuer: GITHUB_ISSUER
-      })
-      console.log(
-        `  ✔ ${digest.slice(0, 19)}… bundle referrer signed by ${r.san}`
-      )
+    for (const r of await oracleCheckAll(w, repo, digest)) {
+      const what = (
+        r.format === 'legacy' ? 'legacy .sig' : 'bundle referrer'
+      ).padEnd(15)
+      console.log(`  ✔ ${digest.slice(0, 19)}… ${what} signed by ${r.san}`)
     }
   }
 

@@ -16,6 +16,7 @@ import {
   GITHUB_SAN,
   freshImage,
   freshIndex,
+  oracleCheckAll,
   startWorld,
   type World
 } from '../support/world.ts'
@@ -105,6 +106,18 @@ describe('sign action', () => {
       (r.outputs.digests ?? '').split('\n').sort(),
       [idx.digest, ...idx.children].sort()
     )
+    // Independently: @sigstore/verify accepts every legacy layer and every
+    // bundle referrer the action wrote, with the expected SAN.
+    for (const digest of [idx.digest, ...idx.children]) {
+      const checked = await oracleCheckAll(w, idx.repo, digest)
+      assert.deepEqual(
+        checked.map(c => [c.format, c.san]),
+        [
+          ['legacy', GITHUB_SAN],
+          ['bundle', GITHUB_SAN]
+        ]
+      )
+    }
     const v = await verify({
       images: idx.ref,
       recursive: 'true',

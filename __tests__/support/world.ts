@@ -5,7 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HttpClient } from '../../src/http/index.ts'
-import { RegistryClient, type ImageManifest } from '../../src/oci/index.ts'
+import {
+  RegistryClient,
+  listReferrers,
+  type ImageManifest
+} from '../../src/oci/index.ts'
 import { createRuntime, type Runtime } from '../../src/cosign/index.ts'
 import {
   parseTrustedRoot,
@@ -13,12 +17,15 @@ import {
 } from '../../src/sigstore/index.ts'
 import { generateKeyPair } from '../../src/crypto/index.ts'
 import {
+  fromUtf8,
   nullLogger,
   ociDigest,
   utf8,
   type Logger
 } from '../../src/util/index.ts'
 import { GITHUB_SAN, githubClaims, makeJwt } from './oidc.ts'
+import { legacyLayerAsBundle } from './legacy-bundle.ts'
+import { verifyWithSigstoreJs } from './oracle.ts'
 import {
   pushTestImage,
   pushTestIndex,
@@ -129,6 +136,48 @@ export async function readSigManifest(
 ): Promise<ImageManifest | undefined> {
   const m = await w.client.findManifest(repo, `${digest.replace(':', '-')}.sig`)
   return m?.manifest as ImageManifest | undefined
+}
+
+/**
+ * The independent check of everything signed for `digest`: every legacy
+ * `.sig` layer (as cosign makes it a bundle) and every bundle referrer,
+ * verified offline by @sigstore/verify for the GitHub identity. Throws on
+ * the first one that does not verify.
+ */
+export async function oracleCheckAll(
+  w: World,
+  repo: string,
+  digest: string
+): Promise<{ format: 'legacy' | 'bundle'; san: string | undefined }[]> {
+  const out: { format: 'legacy' | 'bundle'; san: string | undefined }[] = []
+  const expected = { san: GITHUB_SAN, issuer: GITHUB_ISSUER }
+  const m = await readSigManifest(w, repo, digest)
+  for (const layer of m?.layers ?? []) {
+    const payload = await w.client.getBlob(repo, layer.digest)
+    const r = verifyWithSigstoreJs({
+      trustedRoot: w.stack.trustedRoot,
+      bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
+      artifact: payload,
+      ...expected
+    })
+    out.push({ format: 'legacy', san: r.san })
+  }
+  const { descriptors } = await listReferrers(w.client, repo, digest)
+  for (const d of descriptors) {
+    const rm = (await w.client.getManifest(repo, d.digest)).manifest as {
+      layers: { digest: string }[]
+    }
+    const bundle = JSON.parse(
+      fromUtf8(await w.client.getBlob(repo, rm.layers[0]!.digest))
+    ) as unknown
+    const r = verifyWithSigstoreJs({
+      trustedRoot: w.stack.trustedRoot,
+      bundle,
+      ...expected
+    })
+    out.push({ format: 'bundle', san: r.san })
+  }
+  return out
 }
 
 /** Rewrites the `.sig` manifest with `edit` applied (for tamper tests). */
