@@ -101,15 +101,14 @@ export const MAX_HEADER_BYTES = 256 * 1024
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
 /** Direct connections through node:http / node:https keep-alive agents. */
-export class NodeTransport implements Transport {
-  readonly #caCerts: string | undefined
-  readonly #env: ProxyEnv
+class NodeTransport implements Transport {
+  /** The CA list (undefined: Node's defaults), built on first https use. */
+  readonly #ca: () => string[] | undefined
   readonly #http = new http.Agent({ keepAlive: true })
   #https: { module: typeof Https; agent: Https.Agent } | undefined
 
-  constructor(options: { caCerts?: string; env: ProxyEnv }) {
-    this.#caCerts = options.caCerts
-    this.#env = options.env
+  constructor(ca: () => string[] | undefined) {
+    this.#ca = ca
   }
 
   async request(r: TransportRequest): Promise<TransportResponse> {
@@ -177,7 +176,7 @@ export class NodeTransport implements Transport {
   #secure(): { module: typeof Https; agent: Https.Agent } {
     if (!this.#https) {
       const module = process.getBuiltinModule('node:https')
-      const ca = caList(this.#caCerts, this.#env)
+      const ca = this.#ca()
       const agent = new module.Agent({ keepAlive: true, ...(ca ? { ca } : {}) })
       this.#https = { module, agent }
     }
@@ -195,23 +194,24 @@ export class NodeTransport implements Transport {
  * HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case). */
 export class RoutingTransport implements Transport {
   readonly #direct: NodeTransport
-  readonly #caCerts: string | undefined
-  readonly #env: ProxyEnv
+  /** One CA list (SSL_CERT_FILE read once) for direct and proxied TLS. */
+  readonly #ca: () => string[] | undefined
   readonly #httpProxy: string | undefined
   readonly #httpsProxy: string | undefined
   readonly #noProxy: NoProxyEntry[]
   readonly #proxies = new Map<string, Promise<Transport>>()
 
   constructor(options: { caCerts?: string; env: ProxyEnv }) {
-    this.#direct = new NodeTransport(options)
-    this.#caCerts = options.caCerts
-    this.#env = options.env
+    let built: { ca: string[] | undefined } | undefined
+    this.#ca = () => (built ??= { ca: caList(options.caCerts, options.env) }).ca
+    this.#direct = new NodeTransport(this.#ca)
     this.#httpProxy = getEnv(options.env, 'http_proxy')
     this.#httpsProxy = getEnv(options.env, 'https_proxy') ?? this.#httpProxy
     this.#noProxy = parseNoProxy(getEnv(options.env, 'no_proxy'))
   }
 
   async request(r: TransportRequest): Promise<TransportResponse> {
+    if (!this.#httpProxy && !this.#httpsProxy) return this.#direct.request(r)
     const url = new URL(r.origin)
     const proxy = bypassesProxy(url, this.#noProxy)
       ? undefined
@@ -225,10 +225,9 @@ export class RoutingTransport implements Transport {
   #proxy(uri: string): Promise<Transport> {
     let p = this.#proxies.get(uri)
     if (!p) {
-      p = import('./undici-proxy.ts').then(({ createProxyAgent }) => {
-        const ca = caList(this.#caCerts, this.#env)
-        return createProxyAgent(uri, ca)
-      })
+      p = import('./undici-proxy.ts').then(({ createProxyAgent }) =>
+        createProxyAgent(uri, this.#ca())
+      )
       this.#proxies.set(uri, p)
     }
     return p
