@@ -90,6 +90,7 @@ const DEFAULT_TOKEN_SECONDS = 60
 
 export class Authenticator {
   readonly #o: AuthenticatorOptions
+  #origin: string
   readonly #logger: Logger
   #challenge: Promise<Challenge | undefined> | undefined
   #credentials: Promise<Credentials | undefined> | undefined
@@ -97,16 +98,40 @@ export class Authenticator {
   readonly #pending = new Map<string, Promise<CachedToken>>()
 
   constructor(options: AuthenticatorOptions) {
-    this.#o = { ...options }
+    this.#o = options
+    this.#origin = options.origin
     this.#logger = options.logger ?? nullLogger
   }
 
   /** The registry turned out to speak another scheme (see RegistryClient). */
   setOrigin(origin: string): void {
-    this.#o.origin = origin
+    this.#origin = origin
   }
 
-  /** Takes a GET /v2/ response someone else made as this client's ping. */
+  /** GET /v2/ at the registry's origin; REGISTRY_UNREACHABLE without an
+   * answer. */
+  async ping(): Promise<HttpResponse> {
+    let res: HttpResponse
+    try {
+      res = await this.#o.http.request({
+        method: 'GET',
+        url: `${this.#origin}/v2/`,
+        maxBodyBytes: 1024 * 1024
+      })
+    } catch (e) {
+      throw new RegistryError(
+        'REGISTRY_UNREACHABLE',
+        `cannot reach registry ${this.#o.registry}: ${(e as Error).message}`,
+        {
+          cause: e,
+          remedy: (e as HttpError).remedy
+        }
+      )
+    }
+    return res
+  }
+
+  /** Takes a ping response someone else asked for as this client's own. */
   adoptPing(res: HttpResponse): void {
     this.#challenge ??= Promise.resolve(this.#challengeOf(res))
   }
@@ -163,25 +188,7 @@ export class Authenticator {
   }
 
   async #ping(): Promise<Challenge | undefined> {
-    const url = `${this.#o.origin}/v2/`
-    let res: HttpResponse
-    try {
-      res = await this.#o.http.request({
-        method: 'GET',
-        url,
-        maxBodyBytes: 1024 * 1024
-      })
-    } catch (e) {
-      throw new RegistryError(
-        'REGISTRY_UNREACHABLE',
-        `cannot reach registry ${this.#o.registry}: ${(e as Error).message}`,
-        {
-          cause: e,
-          remedy: (e as HttpError).remedy
-        }
-      )
-    }
-    return this.#challengeOf(res)
+    return this.#challengeOf(await this.ping())
   }
 
   #challengeOf(res: HttpResponse): Challenge | undefined {

@@ -106,10 +106,10 @@ export class RegistryClient {
   /** Canonical host[:port], as in references. */
   readonly registry: string
   #origin: string
-  /** Set while the scheme is still to be found (http, or https when a TLS
-   * server answers there); settled by the first request. */
-  #schemeProbe: (() => Promise<void>) | undefined
-  #schemeProbed: Promise<void> | undefined
+  /** http chosen by default (loopback, allowHttp): the first request checks
+   * that no TLS server answers there instead. */
+  readonly #probeScheme: boolean
+  #schemeSettled: Promise<void> | undefined
   readonly #http: HttpClient
   readonly #logger: Logger
   readonly #auth: Authenticator
@@ -130,8 +130,7 @@ export class RegistryClient {
     const apiHost =
       this.registry === DOCKER_HUB ? 'registry-1.docker.io' : this.registry
     this.#origin = `${secure ? 'https' : 'http'}://${apiHost}`
-    if (!options.scheme && !secure)
-      this.#schemeProbe = () => this.#probeScheme(`https://${apiHost}`)
+    this.#probeScheme = !options.scheme && !secure
     this.#http = options.http
     this.#logger = options.logger ?? nullLogger
     this.#auth = new Authenticator({
@@ -152,41 +151,27 @@ export class RegistryClient {
   /**
    * Plain http was chosen for a loopback (or explicitly allowed) registry:
    * ping it over http, and move to https when a TLS server answers there
-   * (Go's and nginx's TLS servers reply 400 naming HTTPS to a plain request).
-   * An http answer serves as the authenticator's ping.
+   * (Go's and nginx's TLS servers reply 400 naming HTTPS to a plain request;
+   * others send a TLS alert, which does not parse as HTTP). An http answer
+   * serves as the authenticator's ping.
    */
-  async #probeScheme(secureOrigin: string): Promise<void> {
+  async #settleScheme(): Promise<void> {
     let res: HttpResponse | undefined
-    let failure: unknown
     try {
-      res = await this.#http.request({
-        method: 'GET',
-        url: `${this.#origin}/v2/`,
-        maxBodyBytes: 64 * 1024
-      })
+      res = await this.#auth.ping()
     } catch (e) {
-      failure = e
+      if (!isHttpParseError(e)) throw e
     }
-    const speaksTls = res
-      ? res.status === 400 && /https/i.test(res.text())
-      : isHttpParseError(failure)
-    if (speaksTls) {
-      this.#logger.debug(
-        `registry ${this.registry} answers over TLS: using ${secureOrigin}`
-      )
-      this.#origin = secureOrigin
-      this.#auth.setOrigin(secureOrigin)
-      return
-    }
-    if (res) {
+    if (res && !(res.status === 400 && /https/i.test(res.text()))) {
       this.#auth.adoptPing(res)
       return
     }
-    throw new RegistryError(
-      'REGISTRY_UNREACHABLE',
-      `cannot reach registry ${this.registry}: ${(failure as Error).message}`,
-      { cause: failure, remedy: (failure as HttpError).remedy }
+    const secure = this.#origin.replace(/^http:/, 'https:')
+    this.#logger.debug(
+      `registry ${this.registry} answers over TLS: using ${secure}`
     )
+    this.#origin = secure
+    this.#auth.setOrigin(secure)
   }
 
   /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
@@ -666,9 +651,9 @@ export class RegistryClient {
 
   /** One request with authorization for `scopes`, re-challenged once on 401. */
   async #send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
-    if (this.#schemeProbe) {
+    if (this.#probeScheme) {
       const before = this.#origin
-      await (this.#schemeProbed ??= this.#schemeProbe())
+      await (this.#schemeSettled ??= this.#settleScheme())
       // A URL built before the scheme was settled moves with it.
       const url = new URL(String(req.url))
       if (url.origin === before && before !== this.#origin)
