@@ -82,6 +82,6 @@ export function fail(e: unknown): void {
   core.setFailed(typeof code === 'string' ? `[${code}] ${message}` : message)
 }
 
-export function userAgent(): string {
+function userAgent(): string {
   return `sigil/${SIGIL_VERSION} (github-actions; node ${process.versions.node})`
 }

@@ -153,7 +153,7 @@ export function parseAnnotations(raw: RawInputs): Record<string, string> {
 
 /** Go's strconv.ParseBool, as cosign reads its boolean environment
  * variables: anything else (or unset) is false. */
-export function goBool(v: string | undefined): boolean {
+function goBool(v: string | undefined): boolean {
   return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v ?? '')
 }
 

@@ -165,7 +165,10 @@ export async function signImages(
   const now = deps.now ?? ((): Date => new Date())
   const { logger } = deps
   const locate = signatureLocator(rawOptions.signatureRepository)
-  const legacyOptions = { dockerMediaTypes: rawOptions.dockerMediaTypes }
+  const legacyStore = (client: RegistryClient): LegacyTagStore =>
+    new LegacyTagStore(client, logger, {
+      dockerMediaTypes: rawOptions.dockerMediaTypes
+    })
   const sigLocation = (
     t: ImageTarget
   ): { client: RegistryClient; repository: string } => {
@@ -180,10 +183,7 @@ export async function signImages(
         t.descriptor.digest,
         rawOptions.annotations
       )
-      return new LegacyTagStore(client, logger, legacyOptions).stage(
-        repository,
-        payload
-      )
+      return legacyStore(client).stage(repository, payload)
     })
 
   // 1. What to sign, and 2. one signing identity for the whole run, in
@@ -296,11 +296,7 @@ export async function signImages(
       const locations: SignatureLocation[] = []
       for (const s of signatures) {
         if (s.legacy) {
-          const r = await new LegacyTagStore(
-            client,
-            logger,
-            legacyOptions
-          ).write(
+          const r = await legacyStore(client).write(
             repository,
             target.descriptor.digest,
             s.legacy,
