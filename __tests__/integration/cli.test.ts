@@ -7,11 +7,10 @@ import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
-import { HttpClient } from '../../src/http/index.ts'
-import { RegistryClient } from '../../src/oci/index.ts'
 import {
   pushTestImage,
   startRegistry,
+  trustingClient,
   type TestRegistry
 } from '../support/registry.ts'
 import { vectorsDir, vectorsSkipReason } from '../support/vectors.ts'
@@ -275,15 +274,7 @@ describe('sigil CLI and a TLS registry on loopback', () => {
   after(() => tls?.stop())
 
   test('sign and verify find https on their own; the CA comes from SSL_CERT_FILE', async () => {
-    const http = new HttpClient({
-      userAgent: 'sigil-test',
-      caCerts: readFileSync(tls.caFile!, 'utf8')
-    })
-    const admin = new RegistryClient(tls.host, {
-      http,
-      scheme: 'https',
-      credentials: { username: tls.username!, password: tls.password! }
-    })
+    const { http, client: admin } = trustingClient(tls, { scheme: 'https' })
     const img = await pushTestImage(admin, 'cli/tls', 'v1', 'over tls')
     await http.close()
     const ref = `${tls.host}/cli/tls@${img.digest}`

@@ -3,7 +3,6 @@
 // the referrers API branch. Needs: apt-get install -y docker-registry apache2-utils openssl
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { HttpClient } from '../../src/http/index.ts'
 import {
@@ -28,6 +27,7 @@ import {
   pushTestImage,
   pushTestIndex,
   startRegistry,
+  trustingClient,
   type TestRegistry
 } from '../support/registry.ts'
 
@@ -332,39 +332,24 @@ describe('registry over TLS', () => {
   after(() => reg?.stop())
 
   test('trusts the registry through caCerts', async () => {
-    const tlsHttp = new HttpClient({
-      userAgent: 'sigil-test',
-      caCerts: readFileSync(reg.caFile!, 'utf8'),
-      retries: 1
-    })
-    const credentials = { username: reg.username!, password: reg.password! }
-    const client = new RegistryClient(reg.host, {
-      http: tlsHttp,
-      scheme: 'https',
-      credentials
-    })
+    const { http: tlsHttp, client } = trustingClient(reg, { scheme: 'https' })
     assert.equal(client.origin, `https://${reg.host}`)
     await roundTrip(client, 'tls/hello')
     await tlsHttp.close()
   })
 
   test('a loopback registry that answers over TLS is found without a scheme (as ggcr does)', async () => {
-    const tlsHttp = new HttpClient({
-      userAgent: 'sigil-test',
-      caCerts: readFileSync(reg.caFile!, 'utf8'),
-      retries: 1
-    })
-    const credentials = { username: reg.username!, password: reg.password! }
-    const client = new RegistryClient(reg.host, { http: tlsHttp, credentials })
+    const { http: tlsHttp, client } = trustingClient(reg)
     assert.equal(client.origin, `http://${reg.host}`, 'http until asked')
     await roundTrip(client, 'tls/auto')
     assert.equal(client.origin, `https://${reg.host}`)
+    await tlsHttp.close()
     // By name: SNI and the certificate's DNS name are checked too.
     const byName = `localhost:${reg.host.split(':')[1]}`
-    const named = new RegistryClient(byName, { http: tlsHttp, credentials })
-    await roundTrip(named, 'tls/named')
-    assert.equal(named.origin, `https://${byName}`)
-    await tlsHttp.close()
+    const named = trustingClient(reg, { host: byName })
+    await roundTrip(named.client, 'tls/named')
+    assert.equal(named.client.origin, `https://${byName}`)
+    await named.http.close()
   })
 
   test('an untrusted certificate fails with a remedy naming the CA option', async () => {

@@ -24,10 +24,11 @@ import { request as httpRequest } from 'node:http'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { HttpClient } from '../../src/http/index.ts'
 import {
   MEDIA_TYPES,
-  type Descriptor,
-  type RegistryClient
+  RegistryClient,
+  type Descriptor
 } from '../../src/oci/index.ts'
 import { ociDigest, sha256Hex, utf8 } from '../../src/util/index.ts'
 
@@ -356,6 +357,28 @@ async function startTokenServer(
 }
 
 // ---- test images ---------------------------------------------------------
+
+/**
+ * An admin client for a TLS test registry: an HttpClient that trusts its
+ * self-signed certificate, and the registry's own credentials. `host`
+ * defaults to the registry's; `scheme` unset lets the client find https.
+ */
+export function trustingClient(
+  reg: TestRegistry,
+  o: { host?: string; scheme?: 'https' } = {}
+): { http: HttpClient; client: RegistryClient } {
+  const http = new HttpClient({
+    userAgent: 'sigil-test',
+    caCerts: readFileSync(reg.caFile!, 'utf8'),
+    retries: 1
+  })
+  const client = new RegistryClient(o.host ?? reg.host, {
+    http,
+    ...(o.scheme ? { scheme: o.scheme } : {}),
+    credentials: { username: reg.username!, password: reg.password! }
+  })
+  return { http, client }
+}
 
 export interface PushedImage {
   digest: string
