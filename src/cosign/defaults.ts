@@ -8,4 +8,3 @@ export const DEFAULT_CONCURRENCY = 4
 /** Per-request timeout and total retry budget for Sigstore and registry calls. */
 export const DEFAULT_TIMEOUT_MS = 30_000
 export const DEFAULT_RETRY_BUDGET_MS = 120_000
-export const DEFAULT_RETRIES = 6

@@ -17,11 +17,7 @@ import {
   type TrustMaterial
 } from '../sigstore/index.ts'
 import { InputError, registerSecret, type Logger } from '../util/index.ts'
-import {
-  DEFAULT_RETRIES,
-  DEFAULT_RETRY_BUDGET_MS,
-  DEFAULT_TIMEOUT_MS
-} from './defaults.ts'
+import { DEFAULT_RETRY_BUDGET_MS, DEFAULT_TIMEOUT_MS } from './defaults.ts'
 
 export interface RuntimeOptions {
   userAgent: string
@@ -47,8 +43,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     userAgent: o.userAgent,
     logger: o.logger,
     timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    budgetMs: o.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS,
-    retries: DEFAULT_RETRIES
+    budgetMs: o.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS
   })
   registerSecret(o.registryPassword)
   const explicit =

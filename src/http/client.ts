@@ -25,9 +25,11 @@ export interface HttpClientOptions {
   userAgent: string
   /** Per attempt (connect, headers and body). Default 30 s. */
   timeoutMs?: number
-  /** Extra attempts after the first. Default 4. */
+  /** Cap on extra attempts after the first (tests). Default: none, the
+   * budget alone decides when to stop. */
   retries?: number
-  /** Total time for all attempts and waits of one request. Default 60 s. */
+  /** Total time for all attempts and waits of one request: retries go on
+   * until it is spent. Default 60 s. */
   budgetMs?: number
   /** Tests pass undici's MockAgent; otherwise a RoutingTransport, with
    * proxies and CAs from env. */
@@ -70,7 +72,7 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.#userAgent = options.userAgent
     this.#timeoutMs = options.timeoutMs ?? 30_000
-    this.#retries = Math.max(0, options.retries ?? 4)
+    this.#retries = Math.max(0, options.retries ?? Number.POSITIVE_INFINITY)
     this.#budgetMs = options.budgetMs ?? 60_000
     this.#logger = options.logger ?? nullLogger
     this.#backoffBaseMs = options.backoffBaseMs ?? 250
@@ -151,6 +153,9 @@ export class HttpClient {
     const { method, url } = req
     const maxAttempts = repeatable(req) ? this.#retries + 1 : 1
     const shown = redactUrl(url)
+    const first = Date.now()
+    const tried = (attempt: number): string =>
+      `${attempt} attempt${attempt === 1 ? '' : 's'}${attempt > 1 ? ` over ${seconds(Date.now() - first)}` : ''}`
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now()
       const timeoutMs = Math.max(
@@ -158,7 +163,7 @@ export class HttpClient {
         Math.min(req.timeoutMs ?? this.#timeoutMs, remaining)
       )
       this.#logger.debug(
-        `HTTP ${method} ${shown} (attempt ${attempt}/${maxAttempts})`
+        `HTTP ${method} ${shown} (attempt ${attempt}${Number.isFinite(maxAttempts) ? `/${maxAttempts}` : ''})`
       )
       const started = Date.now()
       let wait: number
@@ -167,11 +172,26 @@ export class HttpClient {
         this.#logger.debug(
           `HTTP ${method} ${shown} -> ${res.status} in ${Date.now() - started} ms`
         )
-        if (!isRetryableStatus(res.status) || attempt >= maxAttempts) return res
-        wait =
-          parseRetryAfter(res.headers['retry-after']) ?? this.#backoff(attempt)
+        res.attempts = attempt
+        res.elapsedMs = Date.now() - first
+        const damaged =
+          res.status >= 200 &&
+          res.status < 300 &&
+          req.complete !== undefined &&
+          !req.complete(res)
+        if (damaged)
+          this.#logger.debug(`HTTP ${method} ${shown}: incomplete response`)
+        if (
+          (!damaged && !isRetryableStatus(res.status)) ||
+          attempt >= maxAttempts
+        )
+          return res
+        const retryAfter = parseRetryAfter(res.headers['retry-after'])
+        wait = retryAfter ?? this.#backoff(attempt)
         if (Date.now() + wait >= deadline) {
-          this.#logger.debug(`HTTP ${method} ${shown}: retry budget spent`)
+          this.#logger.debug(
+            `HTTP ${method} ${shown}: retry budget spent after ${tried(attempt)}${retryAfter !== undefined ? ` (Retry-After ${seconds(retryAfter)} does not fit in it)` : ''}`
+          )
           return res
         }
       } catch (e) {
@@ -189,8 +209,8 @@ export class HttpClient {
         if (!retry) {
           throw new HttpError(
             timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
-            `${method} ${shown} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${cause}`,
-            { method, url, cause: e, remedy: tlsRemedy(e) }
+            `${method} ${shown} failed after ${tried(attempt)}: ${cause}`,
+            { method, url, cause: e, remedy: tlsRemedy(e), attempts: attempt }
           )
         }
       }
@@ -258,9 +278,18 @@ export class HttpClient {
   }
 }
 
-/** POST and PATCH are sent again only when the caller says that is harmless. */
+/** POST and PATCH are sent again only when the caller says that is
+ * harmless; nothing is sent again when the caller retries itself. */
 const repeatable = (req: HttpRequest): boolean =>
-  (req.method !== 'POST' && req.method !== 'PATCH') || req.retrySafe === true
+  req.retry !== false &&
+  ((req.method !== 'POST' && req.method !== 'PATCH') || req.retrySafe === true)
+
+/** `1.2 s`, `45 s`. */
+function seconds(ms: number): string {
+  return ms < 10_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : `${Math.round(ms / 1000)} s`
+}
 
 function makeResponse(
   status: number,

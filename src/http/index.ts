@@ -1,5 +1,12 @@
 export { HttpClient, type HttpClientOptions } from './client.ts'
-export { HttpError, parseErrorBody, type HttpErrorCode } from './errors.ts'
+export {
+  HttpError,
+  attemptsNote,
+  isJsonBody,
+  isWholeDer,
+  parseErrorBody,
+  type HttpErrorCode
+} from './errors.ts'
 export type { HttpMethod, HttpRequest, HttpResponse } from './types.ts'
 export type {
   Transport,

@@ -10,6 +10,12 @@ export interface HttpRequest {
   body?: Uint8Array | string
   /** POST/PATCH are retried only when the caller says a repeat is harmless. */
   retrySafe?: boolean
+  /** false: one attempt only (the caller has its own retry protocol, e.g.
+   * a read-merge-write of a mutable tag that must re-read first). */
+  retry?: boolean
+  /** A 2xx response for which this says false (e.g. a body cut short that
+   * does not parse) is retried like a 5xx, within the budget. */
+  complete?: (res: HttpResponse) => boolean
   /** Per-attempt timeout; defaults to the client's. */
   timeoutMs?: number
   /** Refuse bodies larger than this (default 64 MiB). */
@@ -23,6 +29,9 @@ export interface HttpResponse {
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>
   body: Uint8Array
+  /** Attempts made for this response, and the time they took (ms). */
+  attempts?: number
+  elapsedMs?: number
   text(): string
   json<T = unknown>(): T
 }

@@ -4,7 +4,7 @@
 // expiry). Knows nothing of manifests. Spec: distribution auth/token.md,
 // auth/oauth.md, RFC 9110 §11.6.1; cosign-spec §10.2.
 import type { HttpClient, HttpResponse } from '../http/index.ts'
-import { HttpError } from '../http/index.ts'
+import { HttpError, isJsonBody } from '../http/index.ts'
 import {
   nullLogger,
   redactUrl,
@@ -337,6 +337,7 @@ export class Authenticator {
       method: 'GET',
       url,
       headers,
+      complete: isJsonBody,
       maxBodyBytes: 1024 * 1024
     })
   }
@@ -360,6 +361,7 @@ export class Authenticator {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
       retrySafe: true,
+      complete: isJsonBody,
       maxBodyBytes: 1024 * 1024
     })
   }

@@ -7,7 +7,7 @@ import {
 } from 'node:http'
 import { after, describe, test } from 'node:test'
 import { MockAgent } from 'undici'
-import { HttpClient, HttpError } from '../../../src/http/index.ts'
+import { HttpClient, HttpError, isJsonBody } from '../../../src/http/index.ts'
 import { MemoryLogger } from '../../../src/util/index.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
@@ -153,7 +153,7 @@ describe('HttpClient retries', () => {
         assert.equal(e.status, undefined)
         assert.match(
           e.message,
-          /^GET http:\/\/127\.0\.0\.1:\d+\/slow\?token=REDACTED failed after \d+ attempts: no complete response/
+          /^GET http:\/\/127\.0\.0\.1:\d+\/slow\?token=REDACTED failed after \d+ attempts over \d+\.\d s: no complete response/
         )
         assert.doesNotMatch(e.message, /s3cret/)
         return true
@@ -164,6 +164,70 @@ describe('HttpClient retries', () => {
     assert.doesNotMatch(logger.text(), /s3cret/)
   })
 
+  test('the budget, not a count, ends the retries: 20 failures then 200', async () => {
+    let n = 0
+    const s = await serve((_req, res) =>
+      ++n <= 20 ? res.writeHead(503).end('busy') : res.writeHead(200).end('ok')
+    )
+    const res = await fast({ backoffBaseMs: 1, backoffMaxMs: 2 }).request({
+      method: 'GET',
+      url: s.url
+    })
+    assert.equal(res.status, 200)
+    assert.equal(res.attempts, 21)
+    assert.equal(s.hits.length, 21)
+  })
+
+  test('a final 5xx says how many attempts over how long', async () => {
+    const s = await serve((_req, res) => res.writeHead(503).end('busy'))
+    const started = Date.now()
+    const res = await fast({
+      budgetMs: 300,
+      backoffBaseMs: 20,
+      backoffMaxMs: 40
+    }).request({ method: 'GET', url: s.url })
+    const elapsed = Date.now() - started
+    assert.equal(res.status, 503)
+    assert.ok(elapsed < 600, `stopped near the budget (${elapsed} ms)`)
+    assert.ok((res.attempts ?? 0) > 3)
+    assert.match(
+      HttpError.fromResponse({ method: 'GET', url: s.url }, res).message,
+      /returned HTTP 503 \(after \d+ attempts over 0\.\d s\)/
+    )
+  })
+
+  test('a 2xx the caller finds incomplete is retried; retry: false sends once', async () => {
+    const s = await serve(
+      sequence(
+        res =>
+          res
+            .writeHead(201, { 'content-type': 'application/json' })
+            .end('{"a":'),
+        res =>
+          res
+            .writeHead(201, { 'content-type': 'application/json' })
+            .end('{"a":1}')
+      )
+    )
+    const res = await fast().request({
+      method: 'POST',
+      url: s.url,
+      retrySafe: true,
+      complete: isJsonBody
+    })
+    assert.equal(res.status, 201)
+    assert.deepEqual(res.json(), { a: 1 })
+    assert.equal(s.hits.length, 2)
+    const once = await serve((_req, res) => res.writeHead(503).end())
+    const r2 = await fast().request({
+      method: 'PUT',
+      url: once.url,
+      retry: false
+    })
+    assert.equal(r2.status, 503)
+    assert.equal(once.hits.length, 1)
+  })
+
   test('connection refused is retried then reported as HTTP_NETWORK_ERROR', async () => {
     const s = await serve(() => {})
     await s.close()
@@ -172,7 +236,10 @@ describe('HttpClient retries', () => {
       (e: unknown) => {
         assert.ok(e instanceof HttpError)
         assert.equal(e.code, 'HTTP_NETWORK_ERROR')
-        assert.match(e.message, /failed after 3 attempts: .*ECONNREFUSED/)
+        assert.match(
+          e.message,
+          /failed after 3 attempts over \d+\.\d s: .*ECONNREFUSED/
+        )
         return true
       }
     )
@@ -380,7 +447,7 @@ describe('HttpClient with MockAgent', () => {
     agent.assertNoPendingInterceptors()
     assert.match(
       logger.text(),
-      /POST https:\/\/fulcio\.example\/api\/v2\/x\?token=REDACTED \(attempt 2\/5\)/
+      /POST https:\/\/fulcio\.example\/api\/v2\/x\?token=REDACTED \(attempt 2\)/
     )
     assert.doesNotMatch(logger.text(), /abc|very-secret/)
     await agent.close()

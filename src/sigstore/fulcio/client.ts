@@ -3,7 +3,12 @@
 // token or key come from (signer.ts) or whether the chain is trusted (verify/).
 // Spec: cosign-spec.md §4.1-§4.2; sigstore/fulcio fulcio.proto.
 
-import { HttpError, type HttpClient } from '../../http/index.ts'
+import {
+  HttpError,
+  attemptsNote,
+  isJsonBody,
+  type HttpClient
+} from '../../http/index.ts'
 import {
   fromBase64,
   isBase64,
@@ -102,7 +107,9 @@ export class FulcioClient {
           accept: 'application/json'
         },
         body: new TextEncoder().encode(body),
-        retrySafe: true
+        retrySafe: true,
+        // A certificate cut short is asked for again (a new one is harmless).
+        complete: isJsonBody
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
@@ -123,7 +130,7 @@ export class FulcioClient {
     if (res.status !== 200 && res.status !== 201) {
       throw this.#failed(
         url,
-        `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+        `HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
         res.status === 401 || res.status === 403
           ? 'Fulcio rejected the identity token: check its issuer is supported and its audience is "sigstore".'
           : undefined,

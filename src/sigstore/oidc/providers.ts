@@ -4,7 +4,7 @@
 // platform-specific remedy (GitHub `id-token: write`, GitLab `id_tokens:`).
 // Spec: cosign-spec.md §6.1-§6.3.
 
-import type { HttpClient } from '../../http/index.ts'
+import { attemptsNote, isJsonBody, type HttpClient } from '../../http/index.ts'
 import {
   nullLogger,
   redactUrl,
@@ -141,7 +141,8 @@ export class GitHubActionsIdentityProvider implements IdentityProvider {
           authorization: `Bearer ${requestToken}`,
           accept: 'application/json'
         },
-        retrySafe: true
+        retrySafe: true,
+        complete: isJsonBody
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
@@ -152,7 +153,7 @@ export class GitHubActionsIdentityProvider implements IdentityProvider {
     }
     if (res.status !== 200) {
       throw this.#unavailable(
-        `GitHub's OIDC token endpoint answered HTTP ${res.status}: ${serviceMessage(res.body)}`
+        `GitHub's OIDC token endpoint answered HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`
       )
     }
     let value: unknown

@@ -4,7 +4,12 @@
 // proofs (sigstore/verify does). Spec: cosign-spec.md §5.1, §5.4, §5.5;
 // sigstore/rekor openapi.yaml; sigstore-js packages/sign/src/witness/tlog.
 
-import { HttpError, type HttpClient } from '../../http/index.ts'
+import {
+  HttpError,
+  attemptsNote,
+  isJsonBody,
+  type HttpClient
+} from '../../http/index.ts'
 import type { TransparencyLogEntry } from '../bundle/types.ts'
 import { nullLogger, redactUrl, type Logger } from '../../util/index.ts'
 import {
@@ -80,7 +85,7 @@ export class RekorClient {
     throw this.#failed(
       'REKOR_ENTRY_CREATE_FAILED',
       url,
-      `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+      `HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
       HttpError.fromResponse({ method: 'POST', url }, res),
       res.status === 400
         ? 'Rekor rejected the entry as invalid (key/hash combination, signature, or schema).'
@@ -128,7 +133,7 @@ export class RekorClient {
         url,
         res.status === 404
           ? 'no such entry (HTTP 404)'
-          : `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+          : `HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
         HttpError.fromResponse({ method: 'GET', url }, res)
       )
     }
@@ -150,8 +155,10 @@ export class RekorClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' })
         },
         ...(body === undefined ? {} : { body: new TextEncoder().encode(body) }),
-        // POST is safe to repeat because 409 is handled above.
-        retrySafe: true
+        // POST is safe to repeat because 409 is handled above: an entry whose
+        // answer was cut short is created once and fetched on the repeat.
+        retrySafe: true,
+        complete: isJsonBody
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e

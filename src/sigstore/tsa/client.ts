@@ -5,7 +5,12 @@
 // (sigstore/verify does). Spec: cosign-spec.md §5.13; RFC 3161 §2.4.
 
 import { randomBytes } from 'node:crypto'
-import { HttpError, type HttpClient } from '../../http/index.ts'
+import {
+  HttpError,
+  attemptsNote,
+  isWholeDer,
+  type HttpClient
+} from '../../http/index.ts'
 import {
   equalBytes,
   nullLogger,
@@ -97,7 +102,8 @@ export class TsaClient {
         },
         body: buildTimeStampReq(imprint, nonce),
         // a repeated request only yields another timestamp for the same bytes
-        retrySafe: true
+        retrySafe: true,
+        complete: isWholeDer
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
@@ -113,7 +119,7 @@ export class TsaClient {
     }
     if (res.status !== 200 && res.status !== 201) {
       throw this.#failed(
-        `HTTP ${res.status}: ${serviceMessage(res.body)}`,
+        `HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
         HttpError.fromResponse({ method: 'POST', url: this.url }, res)
       )
     }
