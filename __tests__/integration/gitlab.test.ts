@@ -161,6 +161,7 @@ describe('GitLab component through gitlab-ci-local', () => {
     const env = parseDotenv(readArtifact(repo, 'sigil-sign', 'sigil.env'))
     assert.deepEqual(env, {
       SIGIL_DIGESTS: signed.digest,
+      SIGIL_FAILED: '',
       SIGIL_SIGNATURES: `${signed.ref.split('@')[0]}:${signed.digest.replace(':', '-')}.sig`,
       SIGIL_REKOR_LOG_INDEXES: String(logIndex),
       SIGIL_SIGNING_IDENTITY: GITLAB_SAN,

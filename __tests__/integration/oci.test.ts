@@ -401,7 +401,8 @@ async function pushArtifact(
     client,
     repo,
     { manifestBytes: bytes, mediaType: MEDIA_TYPES.OCI_MANIFEST },
-    subject
+    subject,
+    { deadline: Date.now() + 30_000 }
   )
   return { ...r, size: bytes.length }
 }

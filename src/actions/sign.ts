@@ -11,6 +11,7 @@ import {
   StaticIdentityProvider,
   registerSecret,
   signImages,
+  signingFailure,
   toSignInputs,
   type IdentityProvider,
   type SignResult
@@ -63,7 +64,17 @@ export function chooseIdentity(
 }
 
 function writeOutputs(result: SignResult, rekorUrl: string): void {
-  core.setOutput('digests', result.images.map(i => i.digest).join('\n'))
+  const signed = result.images.filter(i => i.status === 'signed')
+  core.setOutput('digests', signed.map(i => i.digest).join('\n'))
+  core.setOutput(
+    'failed',
+    result.images
+      .filter(i => i.status === 'failed')
+      .map(
+        i => `${i.reference} ${i.error?.code ?? ''} ${i.error?.message ?? ''}`
+      )
+      .join('\n')
+  )
   core.setOutput(
     'signatures',
     result.images.flatMap(i => i.signatures.map(s => s.location)).join('\n')
@@ -83,6 +94,9 @@ function writeOutputs(result: SignResult, rekorUrl: string): void {
   core.setOutput('result', JSON.stringify({ ...result, rekorUrl }))
 }
 
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
 async function writeSummary(
   result: SignResult,
   rekorUrl: string
@@ -93,17 +107,31 @@ async function writeSummary(
       : rekorUrl === DEFAULT_REKOR_URL
         ? `<a href="${PUBLIC_GOOD_SEARCH_URL}${n}">${n}</a>`
         : String(n)
-  const rows = result.images.flatMap(i =>
-    i.signatures.map(s => [
+  const rows = result.images.flatMap(i => {
+    const status =
+      i.status === 'signed'
+        ? '✅ signed'
+        : `❌ not signed: <code>${i.error?.code ?? ''}</code> ${escapeHtml(i.error?.message ?? '')}`
+    const sigs = i.signatures.length > 0 ? i.signatures : [undefined]
+    return sigs.map(s => [
       { data: i.input },
       { data: `<code>${i.digest}</code>` },
+      { data: status },
       {
-        data: `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
+        data: s
+          ? `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
+          : '—'
       },
-      { data: link(s.logIndex) }
+      { data: link(s?.logIndex) }
     ])
+  })
+  const signed = result.images.filter(i => i.status === 'signed').length
+  const s = core.summary.addHeading(
+    signed === result.images.length
+      ? 'Sigil: images signed'
+      : `Sigil: ${signed} of ${result.images.length} images signed`,
+    3
   )
-  const s = core.summary.addHeading('Sigil: images signed', 3)
   if (result.identity) {
     s.addRaw(
       `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`,
@@ -116,7 +144,8 @@ async function writeSummary(
     [
       { data: 'Image', header: true },
       { data: 'Digest', header: true },
-      { data: 'Signature', header: true },
+      { data: 'Status', header: true },
+      { data: 'Signature (confirmed in the registry)', header: true },
       { data: 'Rekor log index', header: true }
     ],
     ...rows
@@ -149,6 +178,8 @@ export async function runSignAction(): Promise<void> {
         `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
       )
     }
+    const failure = signingFailure(result)
+    if (failure) fail(failure)
   } catch (e) {
     fail(e)
   }

@@ -12,6 +12,7 @@ import {
   loadTrustMaterial,
   parseDigestArgument,
   signImages,
+  signingFailure,
   toSignInputs,
   toVerifyInputs,
   toVerifyResultJson,
@@ -171,11 +172,16 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
   if (parsed.flags.output === 'json')
     io.stdout(`${JSON.stringify(result, null, 2)}\n`)
   else
-    for (const i of result.images)
+    for (const i of result.images) {
       for (const s of i.signatures)
         io.stdout(
           `${i.reference} ${s.format} ${s.location}${s.logIndex !== undefined ? ` logIndex=${s.logIndex}` : ''}\n`
         )
+      if (i.status === 'failed')
+        io.stdout(`${i.reference} failed ${i.error?.code ?? 'SIGN_FAILED'}\n`)
+    }
+  const failure = signingFailure(result)
+  if (failure) throw failure
   return EXIT.OK
 }
 

@@ -7,6 +7,7 @@ export * from './payload.ts'
 export { parseList, parseReferences } from './targets.ts'
 export {
   signImages,
+  signingFailure,
   type SignImagesOptions,
   type SignImagesDeps,
   type SignResult,

@@ -279,7 +279,8 @@ export async function toSignInputs(
       rekorUrl:
         parseUrl(raw, 'rekor-url', DEFAULT_REKOR_URL) ?? DEFAULT_REKOR_URL,
       ...(timestampServerUrl ? { timestampServerUrl } : {}),
-      concurrency: parseConcurrency(raw)
+      concurrency: parseConcurrency(raw),
+      ...(retryBudgetMs ? { retryBudgetMs } : {})
     },
     ...(trustedRootPath ? { trustedRootPath } : {}),
     ...(identityToken ? { identityToken } : {}),

@@ -37,9 +37,10 @@ import {
   ANNOTATION_SIGNATURE,
   SIMPLE_SIGNING_MEDIA_TYPE
 } from './constants.ts'
-import { DEFAULT_REKOR_URL } from './defaults.ts'
+import { DEFAULT_REKOR_URL, DEFAULT_RETRY_BUDGET_MS } from './defaults.ts'
 import { buildEnvelope, preAuthEncoding } from './dsse.ts'
 import { SignError } from './errors.ts'
+import { exitCodeFor } from './exit-codes.ts'
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
   buildSignStatement,
@@ -83,6 +84,9 @@ export interface SignImagesOptions {
   /** A promise is awaited only once Fulcio has answered (load it meanwhile). */
   trust: TrustMaterial | Promise<TrustMaterial>
   concurrency: number
+  /** How long one write may take to be confirmed (default 120 s; the same
+   * retry budget as every request). */
+  retryBudgetMs?: number
   /** Input name for error messages. */
   imagesInputName?: string
 }
@@ -116,15 +120,43 @@ export interface SignedImage {
   /** `registry/repository@sha256:…` */
   reference: string
   digest: string
-  mediaType: string
+  /** Absent when the image was not fetched (a digest signed as named). */
+  mediaType?: string
   platform?: string
+  /** signed: every signature below is confirmed in the registry. failed:
+   * `error` says why; `signatures` lists those confirmed before it failed. */
+  status: 'signed' | 'failed'
   signatures: SignatureLocation[]
+  error?: { code: string; message: string; remedy?: string }
 }
 
 export interface SignResult {
   keyless: boolean
   identity?: KeylessIdentity
   images: SignedImage[]
+}
+
+/** The error a run with failed images ends with (undefined: all signed):
+ * how many were signed, and each failure with its code. */
+export function signingFailure(result: SignResult): SignError | undefined {
+  const failed = result.images.filter(i => i.status === 'failed')
+  if (failed.length === 0) return undefined
+  const signed = result.images.length - failed.length
+  const codes = [...new Set(failed.map(i => i.error?.code ?? 'SIGN_FAILED'))]
+  const lines = failed.map(
+    i =>
+      `  ${i.reference}: [${i.error?.code ?? 'SIGN_FAILED'}] ${i.error?.message ?? 'failed'}`
+  )
+  const remedies = [
+    ...new Set(failed.map(i => i.error?.remedy).filter(r => r !== undefined))
+  ]
+  // One code when they share one (or at least its exit code).
+  const sameExit = codes.every(c => exitCodeFor(c) === exitCodeFor(codes[0]))
+  return new SignError(
+    sameExit ? codes[0]! : 'SIGN_INCOMPLETE',
+    `${failed.length} of ${result.images.length} image${result.images.length === 1 ? '' : 's'} could not be signed${signed > 0 ? ` (${signed} signed and confirmed in the registry)` : ''}:\n${lines.join('\n')}`,
+    remedies.length > 0 ? { remedy: remedies.join('\n') } : {}
+  )
 }
 
 interface PreparedSignature {
@@ -158,12 +190,36 @@ export async function signImages(
   rawOptions: SignImagesOptions,
   deps: SignImagesDeps
 ): Promise<SignResult> {
+  // Work started in the background (blob uploads) is awaited before this
+  // returns or throws: nothing runs after the result is reported.
+  const background = new Set<Promise<unknown>>()
+  const inBackground = (p: Promise<unknown>): void => {
+    const settled = p.then(
+      () => undefined,
+      () => undefined
+    )
+    background.add(settled)
+    void settled.then(() => background.delete(settled))
+  }
+  try {
+    return await signImagesNow(rawOptions, deps, inBackground)
+  } finally {
+    while (background.size > 0) await Promise.all([...background])
+  }
+}
+
+async function signImagesNow(
+  rawOptions: SignImagesOptions,
+  deps: SignImagesDeps,
+  inBackground: (p: Promise<unknown>) => void
+): Promise<SignResult> {
   const trustReady = Promise.resolve(rawOptions.trust)
   // Awaited later (after Fulcio answers, or after resolution with a key).
   trustReady.catch(() => {})
 
   const now = deps.now ?? ((): Date => new Date())
   const { logger } = deps
+  const budgetMs = rawOptions.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS
   const locate = signatureLocator(rawOptions.signatureRepository)
   const legacyStore = (client: RegistryClient): LegacyTagStore =>
     new LegacyTagStore(client, logger, {
@@ -227,7 +283,10 @@ export async function signImages(
             images: rawOptions.images,
             recursive: rawOptions.recursive,
             concurrency: rawOptions.concurrency,
-            inputName
+            inputName,
+            // Like cosign, a digest is signed as named (legacy signatures
+            // need nothing from its manifest); bundles need its descriptor.
+            fetchDigests: rawOptions.format !== 'legacy'
           },
           deps.registryFor,
           logger
@@ -235,14 +294,17 @@ export async function signImages(
           // The legacy payloads are known now: their blobs upload while the
           // certificate is issued (no manifest or tag is written until every
           // signature is logged and verified).
-          if (rawOptions.format !== 'bundle') void stageLegacyBlobs(targets)
+          if (rawOptions.format !== 'bundle')
+            inBackground(stageLegacyBlobs(targets))
           return targets
         })
       ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
-  for (const t of targets)
-    logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
+  for (const t of targets) {
+    const named = `${t.ref.registry}/${t.ref.repository}@${t.descriptor.digest}`
+    if (!t.input.endsWith(named)) logger.info(`${t.input} → ${named}`)
+  }
   if (options.dockerMediaTypes && options.format !== 'bundle') {
     logger.warn(
       'COSIGN_DOCKER_MEDIA_TYPES is set: new .sig manifests get Docker media types, which podman, skopeo and CRI-O (containers/image) do not read. Unset it unless the registry refuses OCI manifests.'
@@ -289,56 +351,81 @@ export async function signImages(
     })
   )
 
-  // 4. Write.
+  // 4. Write, and confirm: each image succeeds or fails on its own, and is
+  // reported as signed only once its signatures are confirmed in the tag.
   const images = await logger.group('Writing signatures', () =>
     mapLimit(prepared, options.concurrency, async ({ target, signatures }) => {
       const { client, repository } = sigLocation(target)
+      const deadline = Date.now() + budgetMs
       const locations: SignatureLocation[] = []
-      for (const s of signatures) {
-        if (s.legacy) {
-          const r = await legacyStore(client).write(
-            repository,
-            target.descriptor.digest,
-            s.legacy,
-            signer.key.publicKeySpki
-          )
-          locations.push({
-            format: 'legacy',
-            location: r.tag,
-            duplicate: r.duplicate,
-            ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
-          })
-          logger.info(
-            `${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag}`
-          )
-        }
-        if (s.bundle) {
-          const r = await new ReferrerStore(client, logger).write(
-            repository,
-            target.descriptor,
-            s.bundle,
-            COSIGN_SIGN_PREDICATE_TYPE,
-            now()
-          )
-          locations.push({
-            format: 'bundle',
-            location: r.location,
-            via: r.via,
-            ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
-          })
-          logger.info(
-            `${target.descriptor.digest}: bundle referrer written to ${r.location}`
-          )
-        }
-      }
-      return {
+      const image = {
         input: target.input,
         reference: `${target.ref.registry}/${target.ref.repository}@${target.descriptor.digest}`,
         digest: target.descriptor.digest,
-        mediaType: target.descriptor.mediaType,
-        ...(target.platform ? { platform: target.platform } : {}),
-        signatures: locations
-      } satisfies SignedImage
+        ...(target.descriptor.mediaType
+          ? { mediaType: target.descriptor.mediaType }
+          : {}),
+        ...(target.platform ? { platform: target.platform } : {})
+      }
+      try {
+        for (const s of signatures) {
+          if (s.legacy) {
+            const r = await legacyStore(client).write(
+              repository,
+              target.descriptor.digest,
+              s.legacy,
+              signer.key.publicKeySpki,
+              { deadline, logger }
+            )
+            locations.push({
+              format: 'legacy',
+              location: r.tag,
+              duplicate: r.duplicate,
+              ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
+            })
+            logger.info(
+              `${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag} (confirmed)`
+            )
+          }
+          if (s.bundle) {
+            const r = await new ReferrerStore(client, logger).write(
+              repository,
+              target.descriptor,
+              s.bundle,
+              COSIGN_SIGN_PREDICATE_TYPE,
+              now(),
+              { deadline, logger }
+            )
+            locations.push({
+              format: 'bundle',
+              location: r.location,
+              via: r.via,
+              ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
+            })
+            logger.info(
+              `${target.descriptor.digest}: bundle referrer written to ${r.location} (confirmed)`
+            )
+          }
+        }
+        return {
+          ...image,
+          status: 'signed',
+          signatures: locations
+        } satisfies SignedImage
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e
+        logger.warn(`${image.reference}: ${e.message}`)
+        return {
+          ...image,
+          status: 'failed',
+          signatures: locations,
+          error: {
+            code: e.code,
+            message: e.message,
+            ...(e.remedy ? { remedy: e.remedy } : {})
+          }
+        } satisfies SignedImage
+      }
     })
   )
   return {

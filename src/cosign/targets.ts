@@ -31,6 +31,10 @@ export interface ResolveTargetsOptions {
   concurrency: number
   /** Input name used in error messages (`images`, `IMAGE`…). */
   inputName: string
+  /** false: a digest reference that is not walked (recursive) is taken as
+   * named, without asking the registry (cosign signs digests this way); its
+   * descriptor then has no media type or size. Default true. */
+  fetchDigests?: boolean
 }
 
 const INDEX_TYPES = new Set<string>([
@@ -79,57 +83,74 @@ export async function resolveTargets(
   registryFor: (registry: string) => RegistryClient,
   logger: Logger
 ): Promise<ImageTarget[]> {
-  const refs = parseReferences(options.images, options.inputName)
-  const resolved = await mapLimit(refs, options.concurrency, async (ref, i) => {
-    const input = options.images[i] ?? ''
-    const client = registryFor(ref.registry)
-    const descriptor = await client.resolve(
-      ref.repository,
-      ref.digest ?? ref.tag ?? 'latest'
-    )
-    if (ref.digest && descriptor.digest !== ref.digest) {
-      throw new InputError(
-        'INPUT_DIGEST_MISMATCH',
-        `${input} resolved to ${descriptor.digest}, not the digest it names`
-      )
-    }
-    if (!ref.digest) {
-      logger.warn(
-        `${input} is a tag; using its current digest ${descriptor.digest}. Tags are mutable: pass name@digest to sign exactly what you built.`
-      )
-    }
-    const target: ImageTarget = {
-      input,
-      ref: { ...ref, digest: descriptor.digest },
-      repository: repositoryName(ref),
-      descriptor
-    }
-    const out = [target]
-    if (options.recursive && INDEX_TYPES.has(descriptor.mediaType)) {
-      const m = await client.getManifest(ref.repository, descriptor.digest)
-      const index = m.manifest as Partial<ImageIndex>
-      for (const child of index.manifests ?? []) {
-        const p = child.platform
-        out.push({
-          input: `${input} (${p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : child.digest})`,
-          ref: { ...ref, tag: undefined, digest: child.digest },
-          repository: target.repository,
-          descriptor: {
-            mediaType: child.mediaType,
-            size: child.size,
-            digest: child.digest
-          },
-          parent: descriptor.digest,
-          ...(p
-            ? {
-                platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`
-              }
-            : {})
-        })
-      }
-    }
-    return out
+  const parsed = parseReferences(options.images, options.inputName)
+  // Each reference once, however often it was given.
+  const unique = new Map<string, { ref: Reference; input: string; n: number }>()
+  parsed.forEach((ref, i) => {
+    const key = `${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`
+    const seen = unique.get(key)
+    if (seen) seen.n++
+    else unique.set(key, { ref, input: options.images[i] ?? '', n: 1 })
   })
+  for (const { input, n } of unique.values())
+    if (n > 1) logger.warn(`${input} is given ${n} times; it is handled once`)
+  const resolved = await mapLimit(
+    [...unique.values()],
+    options.concurrency,
+    async ({ ref, input }) => {
+      const client = registryFor(ref.registry)
+      const asNamed =
+        options.fetchDigests === false && ref.digest && !options.recursive
+      const descriptor: Descriptor = asNamed
+        ? { mediaType: '', size: 0, digest: ref.digest! }
+        : await client.resolve(
+            ref.repository,
+            ref.digest ?? ref.tag ?? 'latest'
+          )
+      if (ref.digest && descriptor.digest !== ref.digest) {
+        throw new InputError(
+          'INPUT_DIGEST_MISMATCH',
+          `${input} resolved to ${descriptor.digest}, not the digest it names`
+        )
+      }
+      if (!ref.digest) {
+        logger.warn(
+          `${input} is a tag; using its current digest ${descriptor.digest}. Tags are mutable: pass name@digest to sign exactly what you built.`
+        )
+      }
+      const target: ImageTarget = {
+        input,
+        ref: { ...ref, digest: descriptor.digest },
+        repository: repositoryName(ref),
+        descriptor
+      }
+      const out = [target]
+      if (options.recursive && INDEX_TYPES.has(descriptor.mediaType)) {
+        const m = await client.getManifest(ref.repository, descriptor.digest)
+        const index = m.manifest as Partial<ImageIndex>
+        for (const child of index.manifests ?? []) {
+          const p = child.platform
+          out.push({
+            input: `${input} (${p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : child.digest})`,
+            ref: { ...ref, tag: undefined, digest: child.digest },
+            repository: target.repository,
+            descriptor: {
+              mediaType: child.mediaType,
+              size: child.size,
+              digest: child.digest
+            },
+            parent: descriptor.digest,
+            ...(p
+              ? {
+                  platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`
+                }
+              : {})
+          })
+        }
+      }
+      return out
+    }
+  )
   const seen = new Set<string>()
   const targets: ImageTarget[] = []
   for (const t of resolved.flat()) {

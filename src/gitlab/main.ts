@@ -10,6 +10,7 @@ import {
   prepareRun,
   exitCodeFor,
   signImages,
+  signingFailure,
   toSignInputs,
   toVerifyInputs,
   toVerifyResultJson,
@@ -110,6 +111,7 @@ function tokenIssuer(token: string): string | undefined {
  */
 export const SIGN_DOTENV = [
   'SIGIL_DIGESTS',
+  'SIGIL_FAILED',
   'SIGIL_SIGNATURES',
   'SIGIL_REKOR_LOG_INDEXES',
   'SIGIL_SIGNING_IDENTITY',
@@ -181,7 +183,14 @@ async function sign(
   await writeFile(
     env.SIGIL_DOTENV ?? 'sigil.env',
     dotenv({
-      SIGIL_DIGESTS: result.images.map(i => i.digest).join(' '),
+      SIGIL_DIGESTS: result.images
+        .filter(i => i.status === 'signed')
+        .map(i => i.digest)
+        .join(' '),
+      SIGIL_FAILED: result.images
+        .filter(i => i.status === 'failed')
+        .map(i => i.reference)
+        .join(' '),
       SIGIL_SIGNATURES: result.images
         .flatMap(i => i.signatures.map(s => s.location))
         .join(' '),
@@ -194,6 +203,8 @@ async function sign(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
     `${JSON.stringify(result, null, 2)}\n`
   )
+  const failure = signingFailure(result)
+  if (failure) throw failure
   out(`signed ${result.images.length} image(s)\n`)
 }
 

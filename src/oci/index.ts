@@ -18,12 +18,20 @@ export {
   RegistryClient,
   type GetManifestOptions,
   type ManifestResult,
+  type PutManifestOptions,
   type PutManifestResult,
   type RegistryClientOptions
 } from './registry.ts'
 export {
+  mergeIntoTag,
+  type TagMergeOptions,
+  type TagMergeResult,
+  type TagMergeSpec
+} from './tag-merge.ts'
+export {
   listReferrers,
   pushReferrer,
+  type PushReferrerOptions,
   referrersTag,
   type ReferrerManifest,
   type ReferrersVia

@@ -1,12 +1,13 @@
 // OCI 1.1 referrers on any registry: the referrers API where it exists, the
 // `sha256-<hex>` fallback tag (an OCI index of referrer descriptors) where
-// it does not. Writes are read-modify-write with If-Match and a bounded retry.
+// it does not. Fallback writes merge and confirm (tag-merge.ts).
 // Spec: distribution-spec "Listing Referrers", "Referrers Tag Schema",
 // "Pushing Manifests with Subject"; cosign-spec §3.5, §3.6.
-import { ociDigest } from '../util/index.ts'
+import { ociDigest, sleep, type Logger } from '../util/index.ts'
 import { RegistryError } from './errors.ts'
 import { MEDIA_TYPES } from './media-types.ts'
 import type { RegistryClient } from './registry.ts'
+import { mergeIntoTag } from './tag-merge.ts'
 import {
   isDigest,
   type Descriptor,
@@ -24,8 +25,6 @@ export interface ReferrerManifest {
   /** Default: the manifest's annotations. */
   annotations?: Record<string, string>
 }
-
-const TAG_UPDATE_ATTEMPTS = 3
 
 /** `sha256:<hex>` → `sha256-<hex>`. */
 export function referrersTag(subjectDigest: string): string {
@@ -61,13 +60,24 @@ export async function listReferrers(
   }
 }
 
-/** PUTs the manifest by digest, then registers it in the fallback tag
- * unless the registry indexes subjects itself. Blobs must already exist. */
+export interface PushReferrerOptions {
+  /** Date.now() after which confirming the registration gives up. */
+  deadline: number
+  logger?: Logger
+}
+
+/**
+ * PUTs the manifest by digest, then makes sure the registry lists it: the
+ * referrers API where the registry indexes subjects itself (confirmed by
+ * listing it), otherwise the `sha256-<hex>` fallback index, merged and
+ * confirmed as tag-merge.ts describes. Blobs must already exist.
+ */
 export async function pushReferrer(
   client: RegistryClient,
   repository: string,
   referrer: ReferrerManifest,
-  subject: Descriptor
+  subject: Descriptor,
+  options: PushReferrerOptions
 ): Promise<{ digest: string; via: ReferrersVia }> {
   const digest = ociDigest(referrer.manifestBytes)
   const manifest = parseOwnManifest(referrer.manifestBytes)
@@ -82,9 +92,21 @@ export async function pushReferrer(
     referrer.manifestBytes,
     referrer.mediaType
   )
-  if (put.subject === subject.digest) return { digest, via: 'api' }
-  if ((await client.referrers(repository, subject.digest)) !== null)
+  const listed =
+    put.subject === subject.digest
+      ? undefined
+      : await client.referrers(repository, subject.digest)
+  if (put.subject === subject.digest || listed !== null) {
+    await confirmListed(
+      client,
+      repository,
+      subject.digest,
+      digest,
+      listed,
+      options
+    )
     return { digest, via: 'api' }
+  }
 
   const entry: Descriptor = {
     mediaType: referrer.mediaType,
@@ -99,38 +121,72 @@ export async function pushReferrer(
     entry.annotations = { ...annotations }
 
   const tag = referrersTag(subject.digest)
-  for (let attempt = 1; ; attempt++) {
-    const found = await client.findManifest(repository, tag)
-    const index: ImageIndex & Record<string, unknown> = found
-      ? {
-          ...fallbackIndex(
-            found.manifest,
-            found.descriptor.mediaType,
-            client,
-            repository,
-            tag
-          )
+  await mergeIntoTag<Descriptor>(
+    client,
+    {
+      repository,
+      tag,
+      noun: 'referrer',
+      ours: [entry],
+      itemsOf: found =>
+        fallbackIndex(
+          found.manifest,
+          found.descriptor.mediaType,
+          client,
+          repository,
+          tag
+        ).manifests,
+      key: d => d.digest,
+      build: async (items, found) => {
+        const base = found
+          ? fallbackIndex(
+              found.manifest,
+              found.descriptor.mediaType,
+              client,
+              repository,
+              tag
+            )
+          : { schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_INDEX }
+        const index = { ...base, manifests: items }
+        return {
+          bytes: new TextEncoder().encode(JSON.stringify(index)),
+          mediaType: MEDIA_TYPES.OCI_INDEX
         }
-      : { schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_INDEX, manifests: [] }
-    if (index.manifests.some(d => d.digest === digest))
-      return { digest, via: 'tag' }
-    index.manifests = [...index.manifests, entry]
-    const bytes = new TextEncoder().encode(JSON.stringify(index))
-    try {
-      await client.putManifest(
-        repository,
-        tag,
-        bytes,
-        MEDIA_TYPES.OCI_INDEX,
-        found?.etag ? { ifMatch: found.etag } : {}
+      }
+    },
+    options
+  )
+  return { digest, via: 'tag' }
+}
+
+/** The referrers API lists `digest` (indexing may lag behind the PUT). */
+async function confirmListed(
+  client: RegistryClient,
+  repository: string,
+  subjectDigest: string,
+  digest: string,
+  first: Descriptor[] | null | undefined,
+  options: PushReferrerOptions
+): Promise<void> {
+  let listed = first
+  for (let attempt = 1; ; attempt++) {
+    listed ??= await client.referrers(repository, subjectDigest)
+    if (listed?.some(d => d.digest === digest)) return
+    if (Date.now() > options.deadline) {
+      throw new RegistryError(
+        'REGISTRY_WRITE_NOT_CONFIRMED',
+        `${client.registry}/${repository}@${digest} was stored, but the referrers API of ${subjectDigest} did not list it after ${attempt} reads`,
+        {
+          remedy:
+            'Run the same command again, or raise the retry budget (retry-budget / --retry-budget) if the registry indexes referrers slowly.'
+        }
       )
-      return { digest, via: 'tag' }
-    } catch (e) {
-      // Someone else updated the tag between our read and write: merge again.
-      const raced =
-        e instanceof RegistryError && e.code === 'REGISTRY_PRECONDITION_FAILED'
-      if (!raced || attempt >= TAG_UPDATE_ATTEMPTS) throw e
     }
+    options.logger?.debug(
+      `referrer ${digest} not listed yet (read ${attempt}); reading again`
+    )
+    await sleep(Math.min(1000, 25 * 2 ** Math.min(attempt - 1, 6)))
+    listed = undefined
   }
 }
 

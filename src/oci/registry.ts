@@ -5,6 +5,7 @@
 // Spec: opencontainers/distribution-spec spec.md; cosign-spec §10.
 import {
   HttpError,
+  attemptsNote,
   type HttpClient,
   type HttpMethod,
   type HttpRequest,
@@ -83,6 +84,15 @@ export interface GetManifestOptions {
   retryUnknown?: boolean
 }
 
+export interface PutManifestOptions {
+  /** Sent as If-Match (registries that honour it answer 412 on a change). */
+  ifMatch?: string
+  /** false: one attempt, no automatic retry (a read-merge-write caller
+   * re-reads before writing again; a stale repeat could drop a layer that
+   * another writer added in between). */
+  retry?: boolean
+}
+
 export interface PutManifestResult {
   digest: string
   /** The OCI-Subject header: the registry processed the manifest's subject. */
@@ -94,6 +104,10 @@ const DEFAULT_MAX_BLOB_BYTES = 128 * 1024 * 1024
 const MAX_PAGES = 1000
 const UNKNOWN_RETRY_DELAYS_MS = [100, 250, 500, 1000]
 const SUCCESS = new Set([200, 201, 202, 204])
+/** Request durations kept for latencyMs(). */
+const LATENCY_SAMPLES = 16
+/** Upload sessions opened for one blob before giving up. */
+const UPLOAD_SESSIONS = 3
 
 /** Blobs up to this size are uploaded without checking for them first. */
 const SMALL_BLOB_BYTES = 64 * 1024
@@ -113,6 +127,7 @@ export class RegistryClient {
   readonly #http: HttpClient
   readonly #logger: Logger
   readonly #auth: Authenticator
+  readonly #latencies: number[] = []
 
   constructor(registry: string, options: RegistryClientOptions) {
     this.registry = canonicalRegistry(registry)
@@ -141,6 +156,46 @@ export class RegistryClient {
       allowHttpRealm: options.allowHttp === true,
       logger: this.#logger
     })
+  }
+
+  /**
+   * A recent round-trip time to this registry (ms): the 75th percentile of
+   * the last requests' durations, retries and waits excluded. Writers of
+   * mutable tags scale their waits with it.
+   */
+  latencyMs(): number {
+    if (this.#latencies.length === 0) return 20
+    const sorted = [...this.#latencies].sort((a, b) => a - b)
+    return sorted[Math.floor((sorted.length - 1) * 0.75)]!
+  }
+
+  /** Digest of the manifest a tag names now; undefined when it answers 404. */
+  async headManifest(
+    repository: string,
+    tag: string
+  ): Promise<string | undefined> {
+    const res = await this.#send(
+      {
+        method: 'HEAD',
+        url: this.#manifestUrl(repository, tag),
+        headers: { accept: MANIFEST_ACCEPT }
+      },
+      [pullScope(repository)]
+    )
+    if (res.status === 404) return undefined
+    const digest = res.headers['docker-content-digest']
+    if (res.status === 200 && digest && isDigest(digest)) return digest
+    if (res.status === 200)
+      return (await this.getManifest(repository, tag)).descriptor.digest
+    throw await this.#fail(
+      res,
+      'HEAD',
+      'check',
+      repository,
+      tag,
+      'pull',
+      'REGISTRY_MANIFEST_UNKNOWN'
+    )
   }
 
   /** Scheme and API host, e.g. `https://ghcr.io`. */
@@ -263,7 +318,7 @@ export class RegistryClient {
     tagOrDigest: string,
     bytes: Uint8Array,
     mediaType: string,
-    options: { ifMatch?: string } = {}
+    options: PutManifestOptions = {}
   ): Promise<PutManifestResult> {
     const digest = ociDigest(bytes)
     if (isDigest(tagOrDigest) && tagOrDigest !== digest) {
@@ -274,9 +329,16 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'content-type': mediaType }
     if (options.ifMatch) headers['if-match'] = options.ifMatch
     const url = this.#manifestUrl(repository, tagOrDigest)
-    const res = await this.#send({ method: 'PUT', url, headers, body: bytes }, [
-      pushScope(repository)
-    ])
+    const res = await this.#send(
+      {
+        method: 'PUT',
+        url,
+        headers,
+        body: bytes,
+        ...(options.retry === false ? { retry: false } : {})
+      },
+      [pushScope(repository)]
+    )
     if (res.status === 412) {
       throw new RegistryError(
         'REGISTRY_PRECONDITION_FAILED',
@@ -379,6 +441,42 @@ export class RegistryClient {
     )
       return { digest, size }
     const scopes = [pushScope(repository)]
+    // A session can die under us (a registry restart, a PUT whose answer was
+    // lost and whose repeat finds the session closed): check whether the
+    // blob arrived anyway, otherwise open a new session.
+    for (let session = 1; ; session++) {
+      const res = await this.#uploadSession(repository, bytes, digest, scopes)
+      if (res === 'done') return { digest, size }
+      if (await this.blobExists(repository, digest)) return { digest, size }
+      const sessionGone =
+        res.status === 404 ||
+        distributionErrors(
+          HttpError.fromResponse({ method: 'PUT', url: res.url }, res).body
+        ).some(e => e.code === 'BLOB_UPLOAD_UNKNOWN')
+      if (!sessionGone || session >= UPLOAD_SESSIONS)
+        throw await this.#fail(
+          res,
+          'PUT',
+          'upload blob',
+          repository,
+          digest,
+          'push',
+          'REGISTRY_BLOB_UNKNOWN'
+        )
+      this.#logger.debug(
+        `upload session for ${digest} on ${this.registry}/${repository} is gone; starting another`
+      )
+    }
+  }
+
+  /** One upload session: 'done', or the failed PUT's response. */
+  async #uploadSession(
+    repository: string,
+    bytes: Uint8Array,
+    digest: string,
+    scopes: string[]
+  ): Promise<'done' | HttpResponse> {
+    const size = bytes.byteLength
     // Small blobs try the single-request monolithic upload (POST with
     // ?digest= and the body, 201 when done); a registry that answers 202
     // instead has opened a session, and the PUT below completes it.
@@ -397,7 +495,7 @@ export class RegistryClient {
       },
       scopes
     )
-    if (small && start.status === 201) return { digest, size }
+    if (small && start.status === 201) return 'done'
     if (start.status !== 202)
       throw await this.#fail(
         start,
@@ -422,19 +520,7 @@ export class RegistryClient {
       },
       scopes
     )
-    if (SUCCESS.has(res.status)) return { digest, size }
-    // A retried PUT finds its session already closed: the first one worked.
-    if (res.status === 404 && (await this.blobExists(repository, digest)))
-      return { digest, size }
-    throw await this.#fail(
-      res,
-      'PUT',
-      'upload blob',
-      repository,
-      digest,
-      'push',
-      'REGISTRY_BLOB_UNKNOWN'
-    )
+    return SUCCESS.has(res.status) ? 'done' : res
   }
 
   /** Cross-repository mount; false when the registry started an upload instead. */
@@ -670,8 +756,10 @@ export class RegistryClient {
         if (authorization) headers.authorization = authorization
       }
       let res: HttpResponse
+      const started = Date.now()
       try {
         res = await this.#http.request({ ...req, headers })
+        if (res.attempts === 1) this.#recordLatency(Date.now() - started)
       } catch (e) {
         const tooLarge =
           e instanceof HttpError && e.code === 'HTTP_BODY_TOO_LARGE'
@@ -689,6 +777,11 @@ export class RegistryClient {
         continue
       return res
     }
+  }
+
+  #recordLatency(ms: number): void {
+    this.#latencies.push(ms)
+    if (this.#latencies.length > LATENCY_SAMPLES) this.#latencies.shift()
   }
 
   async #fail(
@@ -710,7 +803,7 @@ export class RegistryClient {
           .join('; ')
           .slice(0, 300)}`
       : ''
-    const message = `cannot ${action} ${where}: HTTP ${res.status}${detail}`
+    const message = `cannot ${action} ${where}: HTTP ${res.status}${attemptsNote(res)}${detail}`
     const options = {
       status: res.status,
       cause,

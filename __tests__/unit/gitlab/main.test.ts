@@ -340,6 +340,7 @@ describe('runGitlabWith: dotenv report and result file', () => {
       text,
       [
         `SIGIL_DIGESTS=${digests.join(' ')}`,
+        'SIGIL_FAILED=',
         `SIGIL_SIGNATURES=${sig(0)} ${sig(1)}`,
         'SIGIL_REKOR_LOG_INDEXES=',
         'SIGIL_SIGNING_IDENTITY=',

@@ -575,12 +575,17 @@ describe('tags and referrers', () => {
         body: bodyIs(expected)
       })
       .reply(201, '')
+    // The confirming read after the write finds every entry.
+    reg
+      .intercept({ path: `/v2/org/app/manifests/${tag}`, method: 'GET' })
+      .reply(200, expected, { headers: { ...INDEX_JSON, etag: '"v3"' } })
     assert.deepEqual(
       await pushReferrer(
         client,
         'org/app',
         { manifestBytes: artifact, mediaType: MEDIA_TYPES.OCI_MANIFEST },
-        subjectDesc
+        subjectDesc,
+        { deadline: Date.now() + 10_000 }
       ),
       { digest: d, via: 'tag' }
     )
@@ -613,13 +618,37 @@ describe('tags and referrers', () => {
         method: 'PUT'
       })
       .reply(201, '', { headers: { 'oci-subject': subject } })
+    // Confirmed by listing: not there on the first read, there on the second.
+    const listing = (manifests: Descriptor[]): string =>
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.OCI_INDEX,
+        manifests
+      })
+    reg
+      .intercept({ path: `/v2/org/app/referrers/${subject}`, method: 'GET' })
+      .reply(200, listing([]), { headers: INDEX_JSON })
+    reg
+      .intercept({ path: `/v2/org/app/referrers/${subject}`, method: 'GET' })
+      .reply(
+        200,
+        listing([
+          {
+            mediaType: MEDIA_TYPES.OCI_MANIFEST,
+            size: artifact.length,
+            digest: ociDigest(artifact)
+          }
+        ]),
+        { headers: INDEX_JSON }
+      )
     assert.equal(
       (
         await pushReferrer(
           client,
           'org/app',
           { manifestBytes: artifact, mediaType: MEDIA_TYPES.OCI_MANIFEST },
-          subjectDesc
+          subjectDesc,
+          { deadline: Date.now() + 10_000 }
         )
       ).via,
       'api'
@@ -630,7 +659,8 @@ describe('tags and referrers', () => {
         client,
         'org/app',
         { manifestBytes: artifact, mediaType: MEDIA_TYPES.OCI_MANIFEST },
-        { ...subjectDesc, digest: `sha256:${'6'.repeat(64)}` }
+        { ...subjectDesc, digest: `sha256:${'6'.repeat(64)}` },
+        { deadline: Date.now() + 10_000 }
       ),
       TypeError
     )

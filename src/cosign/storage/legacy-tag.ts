@@ -5,9 +5,11 @@
 // duplicates the way cosign does. Spec: cosign-spec.md §1.5, §1.6, §1.8.
 import {
   MEDIA_TYPES,
+  mergeIntoTag,
   type Descriptor,
   type ImageManifest,
-  type RegistryClient
+  type RegistryClient,
+  type TagMergeOptions
 } from '../../oci/index.ts'
 import { verifySignature } from '../../crypto/index.ts'
 import { fromBase64, ociDigest, utf8, type Logger } from '../../util/index.ts'
@@ -46,7 +48,11 @@ export interface LegacyCandidate {
 /** cosign refuses `.sig` manifests with more layers than this. */
 export const MAX_SIGNATURE_LAYERS = 1000
 const MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
-const WRITE_ATTEMPTS = 3
+
+/** Same payload, same annotations (signature included): the same layer. */
+function layerKey(l: Descriptor): string {
+  return `${l.digest}\n${JSON.stringify(sortedAnnotations(l.annotations ?? {}))}`
+}
 
 interface ConfigFile {
   architecture: string
@@ -170,17 +176,20 @@ export class LegacyTagStore {
 
   /**
    * Appends `layer` to `<repository>:sha256-<hex>.sig`, keeping every layer
-   * already there. Re-reads after the write and merges again if a concurrent
-   * writer replaced the manifest in between (the registry has no locking).
+   * already there, and returns once the signature is confirmed in the tag
+   * (the registry has no locking: see oci/tag-merge.ts and
+   * docs/write-protocol.md). Throws REGISTRY_WRITE_NOT_CONFIRMED when the
+   * budget ends before that.
    */
   async write(
     repository: string,
     subjectDigest: string,
     layer: LegacySignatureLayer,
-    signerPublicKeySpki: Uint8Array
+    signerPublicKeySpki: Uint8Array,
+    options: TagMergeOptions
   ): Promise<LegacyWriteResult> {
     const tag = signatureTag(subjectDigest)
-    const payloadDescriptor: Descriptor = {
+    const ours: Descriptor = {
       mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
       size: layer.payload.length,
       digest: ociDigest(layer.payload),
@@ -189,121 +198,64 @@ export class LegacyTagStore {
     const where = `${this.#client.registry}/${repository}:${tag}`
     // Upload while the current manifest is read (a no-op when stage() did it).
     void this.stage(repository, layer.payload)
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.#client.findManifest(repository, tag)
-      let mediaType: string = this.#docker
-        ? MEDIA_TYPES.DOCKER_MANIFEST
-        : MEDIA_TYPES.OCI_MANIFEST
-      let configMediaType: string = this.#docker
-        ? MEDIA_TYPES.DOCKER_CONFIG
-        : MEDIA_TYPES.OCI_CONFIG
-      let layers: Descriptor[] = []
-      let diffIds: string[] = []
-      if (existing) {
-        const m = existing.manifest as Partial<ImageManifest>
-        if (!Array.isArray(m.layers) || !m.config) {
-          throw new StorageError(
-            'SIGNATURE_TAG_INVALID',
-            `${where} exists but is not an image manifest; refusing to overwrite it`
-          )
-        }
-        mediaType = m.mediaType ?? existing.descriptor.mediaType
-        configMediaType = m.config.mediaType
-        layers = m.layers
-        if (layers.length >= MAX_SIGNATURE_LAYERS) {
-          throw new StorageError(
-            'SIGNATURE_TAG_FULL',
-            `${where} already holds ${layers.length} signatures, the most cosign reads`
-          )
-        }
-        const dup = layers.find(l =>
-          isDuplicate(l, payloadDescriptor, layer.payload, signerPublicKeySpki)
-        )
-        if (dup) {
-          this.#logger.info(`an identical signature is already in ${where}`)
-          return {
-            tag: where,
-            manifestDigest: existing.descriptor.digest,
-            duplicate: true,
-            layers: layers.length
-          }
-        }
-        diffIds = await this.#readDiffIds(repository, m, layers, where)
-      }
-      const config = buildConfig([...diffIds, payloadDescriptor.digest])
-      await Promise.all([
-        this.#client.uploadBlob(repository, layer.payload),
-        this.#client.uploadBlob(repository, config)
-      ])
-      const manifest = buildManifest(mediaType, configMediaType, config, [
-        ...layers,
-        payloadDescriptor
-      ])
-      const put = await this.#client.putManifest(
+    const r = await mergeIntoTag<Descriptor>(
+      this.#client,
+      {
         repository,
         tag,
-        manifest,
-        mediaType
-      )
-      // Confirm our layer survived: another signer may have written the same
-      // tag between our read and our write (last writer wins).
-      const after = await this.#client.findManifest(repository, tag, {
-        retryUnknown: true
-      })
-      const kept = (after?.manifest as Partial<ImageManifest> | undefined)
-        ?.layers
-      const ours = kept?.some(
-        l =>
-          l.digest === payloadDescriptor.digest &&
-          l.annotations?.[ANNOTATION_SIGNATURE] ===
-            layer.annotations[ANNOTATION_SIGNATURE]
-      )
-      if (ours) {
-        return {
-          tag: where,
-          manifestDigest: after?.descriptor.digest ?? put.digest,
-          duplicate: false,
-          layers: kept?.length ?? layers.length + 1
+        noun: 'signature',
+        ours: [ours],
+        maxItems: MAX_SIGNATURE_LAYERS,
+        itemsOf: found => {
+          const m = found.manifest as Partial<ImageManifest>
+          if (!Array.isArray(m.layers) || !m.config) {
+            throw new StorageError(
+              'SIGNATURE_TAG_INVALID',
+              `${where} exists but is not an image manifest; refusing to overwrite it`
+            )
+          }
+          return m.layers
+        },
+        key: layerKey,
+        stands: (current, our) =>
+          current.some(
+            l =>
+              layerKey(l) === layerKey(our) ||
+              isDuplicate(l, our, layer.payload, signerPublicKeySpki)
+          ),
+        build: async (layers, found) => {
+          const m = found?.manifest as Partial<ImageManifest> | undefined
+          const mediaType =
+            m?.mediaType ??
+            found?.descriptor.mediaType ??
+            (this.#docker
+              ? MEDIA_TYPES.DOCKER_MANIFEST
+              : MEDIA_TYPES.OCI_MANIFEST)
+          const configMediaType =
+            m?.config?.mediaType ??
+            (this.#docker ? MEDIA_TYPES.DOCKER_CONFIG : MEDIA_TYPES.OCI_CONFIG)
+          // cosign's layers are stored uncompressed: diff_ids are the digests.
+          const config = buildConfig(layers.map(l => l.digest))
+          await Promise.all([
+            this.#client.uploadBlob(repository, layer.payload),
+            this.#client.uploadBlob(repository, config)
+          ])
+          return {
+            bytes: buildManifest(mediaType, configMediaType, config, layers),
+            mediaType
+          }
         }
-      }
-      if (attempt >= WRITE_ATTEMPTS) {
-        throw new StorageError(
-          'SIGNATURE_WRITE_RACE',
-          `${where} kept changing while we wrote it (another signer is writing the same tag); our signature is not in it`,
-          { remedy: 'Sign the image from one job at a time, then run again.' }
-        )
-      }
-      this.#logger.warn(`${where} changed while we wrote it; merging again`)
-    }
-  }
-
-  // The existing config's diff_ids, or the layer digests when the config is
-  // unreadable or disagrees (what cosign's mutate.Append would rebuild).
-  async #readDiffIds(
-    repository: string,
-    m: Partial<ImageManifest>,
-    layers: Descriptor[],
-    where: string
-  ): Promise<string[]> {
-    const fallback = layers.map(l => l.digest)
-    if (!m.config) return fallback
-    try {
-      const bytes = await this.#client.getBlob(
-        repository,
-        m.config.digest,
-        1 << 20
+      },
+      { ...options, logger: options.logger ?? this.#logger }
+    )
+    const duplicate = r.alreadyPresent[0] === true
+    if (duplicate)
+      this.#logger.info(`an identical signature is already in ${where}`)
+    if (r.foreignChanges > 0)
+      this.#logger.info(
+        `${where}: other signers wrote ${r.foreignChanges} time${r.foreignChanges === 1 ? '' : 's'} while we did; every signature seen was kept`
       )
-      const cfg = JSON.parse(
-        new TextDecoder().decode(bytes)
-      ) as Partial<ConfigFile>
-      const ids = cfg.rootfs?.diff_ids
-      if (Array.isArray(ids) && ids.length === layers.length) return ids
-    } catch (e) {
-      this.#logger.debug(
-        `config of ${where} unreadable, rebuilding it: ${String(e)}`
-      )
-    }
-    return fallback
+    return { tag: where, manifestDigest: r.digest, duplicate, layers: r.items }
   }
 
   /** Every layer of the `.sig` manifest with its payload; [] when none. */

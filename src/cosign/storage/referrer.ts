@@ -9,6 +9,7 @@ import {
   pushReferrer,
   type Descriptor,
   type ImageManifest,
+  type PushReferrerOptions,
   type RegistryClient
 } from '../../oci/index.ts'
 import { BUNDLE_V03_MEDIA_TYPE } from '../../sigstore/index.ts'
@@ -92,7 +93,8 @@ export class ReferrerStore {
     subject: Descriptor,
     bundle: object,
     predicateType: string,
-    now: Date
+    now: Date,
+    options: PushReferrerOptions
   ): Promise<ReferrerWriteResult> {
     const bundleBytes = utf8(JSON.stringify(bundle))
     const content =
@@ -117,7 +119,8 @@ export class ReferrerStore {
         artifactType: BUNDLE_V03_MEDIA_TYPE,
         annotations
       },
-      subject
+      subject,
+      { ...options, logger: options.logger ?? this.#logger }
     )
     this.#logger.debug(
       `bundle referrer ${pushed.digest} registered via ${pushed.via === 'api' ? 'the referrers API' : 'the fallback tag'}`

@@ -1,0 +1,259 @@
+// Read-merge-write of a mutable tag that several writers append to (cosign's
+// `sha256-<hex>.sig`, the referrers fallback index), on registries that have
+// no compare-and-swap. The protocol (docs/write-protocol.md):
+//
+//  * every item any read of this run returned is kept, and written back if a
+//    later read lacks it: a merge never drops what it has seen;
+//  * once the tag was seen present (read, or written by us), a 404 means
+//    "not visible yet" (eventually consistent registries), never "empty":
+//    we wait and read again, and never write on a 404;
+//  * a write goes out within a few round trips of the read it merges (a
+//    stale read is re-validated with a HEAD first), and is never repeated
+//    blindly: a failed PUT is followed by a new read and merge;
+//  * after writing, the writer waits a jittered delay longer than another
+//    writer's read-to-write gap, reads again, and merges again until its own
+//    items and everything it has seen stay present: once when no other
+//    writer showed up, twice in a row when one did. Only then does it
+//    report the write; when the budget runs out first, it fails and says why.
+//
+// Knows nothing of what the items are: TagMergeSpec does.
+import { sleep, type Logger, nullLogger } from '../util/index.ts'
+import { RegistryError } from './errors.ts'
+import type { ManifestResult, RegistryClient } from './registry.ts'
+
+export interface TagMergeSpec<T> {
+  repository: string
+  tag: string
+  /** The items of a manifest found at the tag; throws (coded) when the
+   * manifest is not something that can be merged into. */
+  itemsOf(found: ManifestResult): T[]
+  /** Identity of an item: equal keys are the same item. */
+  key(item: T): string
+  /** What this writer adds. */
+  ours: T[]
+  /** An item already in `current` stands for `our` (e.g. cosign's rule for
+   * an identical signature); default: the same key. */
+  stands?(current: T[], our: T): boolean
+  /** The manifest holding `items`, after uploading whatever it references;
+   * `found` is the manifest merged into (its media types are kept). */
+  build(
+    items: T[],
+    found: ManifestResult | undefined
+  ): Promise<{ bytes: Uint8Array; mediaType: string }>
+  /** Most items the manifest may hold. */
+  maxItems?: number
+  /** For messages, e.g. "signature". */
+  noun?: string
+}
+
+export interface TagMergeOptions {
+  /** Date.now() after which the writer gives up (the run's retry budget). */
+  deadline: number
+  logger?: Logger
+  random?: () => number
+  wait?: (ms: number) => Promise<void>
+}
+
+export interface TagMergeResult {
+  /** Digest of the manifest in which our items were confirmed. */
+  digest: string
+  /** Items in that manifest. */
+  items: number
+  /** Per item of `ours`: it was there before we wrote anything. */
+  alreadyPresent: boolean[]
+  reads: number
+  writes: number
+  /** Writes by others seen while we watched. */
+  foreignChanges: number
+}
+
+/** Reads (after a write) that must agree in a row once others were seen. */
+const CONTENDED_READS = 2
+/** Longest wait between reads of a tag that is not visible yet. */
+const MAX_INVISIBLE_WAIT_MS = 1000
+
+interface Observed {
+  /** undefined: the tag answered 404. */
+  found: ManifestResult | undefined
+  at: number
+}
+
+export async function mergeIntoTag<T>(
+  client: RegistryClient,
+  spec: TagMergeSpec<T>,
+  options: TagMergeOptions
+): Promise<TagMergeResult> {
+  const logger = options.logger ?? nullLogger
+  const random = options.random ?? Math.random
+  const wait = options.wait ?? sleep
+  const where = `${client.registry}/${spec.repository}:${spec.tag}`
+  const noun = spec.noun ?? 'item'
+  const stands =
+    spec.stands ??
+    ((current: T[], our: T): boolean =>
+      current.some(c => spec.key(c) === spec.key(our)))
+
+  const known = new Map<string, T>()
+  let seenPresent = false
+  let reads = 0
+  let writes = 0
+  let foreignChanges = 0
+  let invisibleReads = 0
+  let stableReads = 0
+  let alreadyPresent: boolean[] | undefined
+  let lastWritten: string | undefined
+  let lastSeen: string | undefined
+
+  // A PUT leaves within staleMs of the response to the read it merges (or
+  // the read is re-validated first). Another writer whose read preceded our
+  // PUT therefore lands its PUT less than staleMs (plus one trip) after ours,
+  // and our read, sent settleMs after our PUT's answer plus one trip, comes
+  // later: settleMs > staleMs is enough (docs/write-protocol.md). Both grow
+  // with the measured round trip, which also absorbs a busy machine.
+  const staleMs = (): number => Math.max(10, 2 * client.latencyMs())
+  const settleMs = (): number =>
+    Math.round(
+      foreignChanges > 0
+        ? Math.max(50, 5 * staleMs()) * (1 + random() * 0.5)
+        : staleMs() * (1.2 + random() * 0.5)
+    )
+  const read = async (): Promise<Observed> => {
+    reads++
+    const found = await client.findManifest(spec.repository, spec.tag)
+    return { found, at: Date.now() }
+  }
+  const fail = (why: string): RegistryError =>
+    new RegistryError(
+      'REGISTRY_WRITE_NOT_CONFIRMED',
+      `could not confirm that our ${noun}${spec.ours.length === 1 ? ' is' : 's are'} in ${where}: ${why}`,
+      {
+        remedy:
+          'Nothing already there was removed by this run. Run the same command again: it adds only what is missing. If the registry is slow to show new manifests, raise the retry budget (retry-budget / --retry-budget).'
+      }
+    )
+
+  let now = await read()
+  for (;;) {
+    if (Date.now() > options.deadline) {
+      throw fail(
+        now.found === undefined && seenPresent
+          ? `the tag was not visible for ${invisibleReads} reads after it was written`
+          : writes === 0
+            ? 'the retry budget was spent before it could be written'
+            : `other writers kept replacing it (${foreignChanges} changes by others seen, ${writes} writes of ours)`
+      )
+    }
+    if (now.found === undefined && seenPresent) {
+      // Present before, 404 now: not visible yet, never "empty".
+      invisibleReads++
+      stableReads = 0
+      const ms = Math.min(
+        MAX_INVISIBLE_WAIT_MS,
+        25 * 2 ** Math.min(invisibleReads - 1, 6)
+      )
+      logger.debug(
+        `${where} is not visible (read ${invisibleReads} after it was seen); reading again in ${ms} ms`
+      )
+      await wait(Math.round(ms * (1 + random() * 0.5)))
+      now = await read()
+      continue
+    }
+    if (now.found) seenPresent = true
+    const digest = now.found?.descriptor.digest
+    if (writes > 0 && digest !== lastWritten && digest !== lastSeen)
+      foreignChanges++ // another writer replaced the tag since we wrote it
+    lastSeen = digest
+    const current = now.found ? spec.itemsOf(now.found) : []
+    const currentKeys = new Set(current.map(i => spec.key(i)))
+    for (const item of current) {
+      const k = spec.key(item)
+      if (!known.has(k)) known.set(k, item)
+    }
+    alreadyPresent ??= spec.ours.map(o => stands(current, o))
+    for (const o of spec.ours) {
+      if (!known.has(spec.key(o)) && !stands(current, o))
+        known.set(spec.key(o), o)
+    }
+    const missing = [...known.keys()].filter(k => !currentKeys.has(k))
+    const oursThere = spec.ours.every(o => stands(current, o))
+    if (missing.length === 0 && oursThere) {
+      stableReads++
+      const needed = writes === 0 ? 1 : foreignChanges > 0 ? CONTENDED_READS : 1
+      if (stableReads >= needed) {
+        return {
+          digest: now.found?.descriptor.digest ?? lastWritten ?? '',
+          items: current.length,
+          alreadyPresent,
+          reads,
+          writes,
+          foreignChanges
+        }
+      }
+      await wait(settleMs())
+      now = await read()
+      continue
+    }
+    // Something we know of is missing: merge and write.
+    stableReads = 0
+    const merged = [...current, ...missing.map(k => known.get(k) as T)]
+    if (spec.maxItems !== undefined && merged.length > spec.maxItems) {
+      throw new RegistryError(
+        'REGISTRY_TAG_FULL',
+        `${where} would hold ${merged.length} ${noun}s, more than the ${spec.maxItems} that readers accept`
+      )
+    }
+    const { bytes, mediaType } = await spec.build(merged, now.found)
+    if (Date.now() - now.at > staleMs()) {
+      // Building took a while (uploads): check nobody wrote meanwhile.
+      reads++
+      const digest = await client.headManifest(spec.repository, spec.tag)
+      if (digest !== now.found?.descriptor.digest) {
+        logger.debug(
+          `${where} changed while we prepared our write; merging again`
+        )
+        now = await read()
+        continue
+      }
+      now = { found: now.found, at: Date.now() }
+    }
+    try {
+      const put = await client.putManifest(
+        spec.repository,
+        spec.tag,
+        bytes,
+        mediaType,
+        {
+          retry: false,
+          ...(now.found?.etag ? { ifMatch: now.found.etag } : {})
+        }
+      )
+      writes++
+      lastWritten = put.digest
+      seenPresent = true
+    } catch (e) {
+      if (!isRetryableWriteError(e)) throw e
+      logger.debug(
+        `writing ${where} failed (${(e as Error).message}); reading it again`
+      )
+      await wait(Math.round(settleMs() * 2))
+      now = await read()
+      continue
+    }
+    await wait(settleMs())
+    now = await read()
+  }
+}
+
+/** A PUT whose effect is unknown or refused for a change: read and merge
+ * again. Permission and validation errors are final. */
+function isRetryableWriteError(e: unknown): boolean {
+  if (!(e instanceof RegistryError)) return false
+  if (e.code === 'REGISTRY_PRECONDITION_FAILED') return true
+  if (e.code === 'REGISTRY_UNREACHABLE') return true
+  const status = e.status
+  return (
+    status === 408 ||
+    status === 429 ||
+    (status !== undefined && status >= 500 && status !== 501 && status !== 505)
+  )
+}
