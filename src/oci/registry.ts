@@ -6,6 +6,7 @@
 import {
   HttpError,
   attemptsNote,
+  isJsonBody,
   type HttpClient,
   type HttpMethod,
   type HttpRequest,
@@ -104,6 +105,8 @@ const DEFAULT_MAX_BLOB_BYTES = 128 * 1024 * 1024
 const MAX_PAGES = 1000
 const UNKNOWN_RETRY_DELAYS_MS = [100, 250, 500, 1000]
 const SUCCESS = new Set([200, 201, 202, 204])
+/** Waits before a manifest PUT answered "blob unknown" is sent again. */
+const BLOB_RACE_DELAYS_MS = [50, 100, 200, 400]
 /** Request durations kept for latencyMs(). */
 const LATENCY_SAMPLES = 16
 /** Upload sessions opened for one blob before giving up. */
@@ -167,6 +170,13 @@ export class RegistryClient {
     if (this.#latencies.length === 0) return 20
     const sorted = [...this.#latencies].sort((a, b) => a - b)
     return sorted[Math.floor((sorted.length - 1) * 0.75)]!
+  }
+
+  /** Forget which blobs of `repository` were uploaded: the next upload of
+   * each is sent again (the registry said it does not have one). */
+  forgetUploads(repository: string): void {
+    for (const key of [...this.#uploads.keys()])
+      if (key.startsWith(`${repository}@`)) this.#uploads.delete(key)
   }
 
   /** Digest of the manifest a tag names now; undefined when it answers 404. */
@@ -329,16 +339,30 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'content-type': mediaType }
     if (options.ifMatch) headers['if-match'] = options.ifMatch
     const url = this.#manifestUrl(repository, tagOrDigest)
-    const res = await this.#send(
-      {
-        method: 'PUT',
-        url,
-        headers,
-        body: bytes,
-        ...(options.retry === false ? { retry: false } : {})
-      },
-      [pushScope(repository)]
-    )
+    const put = (): Promise<HttpResponse> =>
+      this.#send(
+        {
+          method: 'PUT',
+          url,
+          headers,
+          body: bytes,
+          ...(options.retry === false ? { retry: false } : {})
+        },
+        [pushScope(repository)]
+      )
+    let res = await put()
+    // distribution's filesystem store rewrites a blob's link file each time
+    // the blob is uploaded again (concurrent signers upload the same
+    // payloads and empty configs), and a manifest PUT that reads the file
+    // meanwhile finds the blob "unknown": a moment later it is there.
+    for (const ms of options.retry === false ? [] : BLOB_RACE_DELAYS_MS) {
+      if (res.status !== 400 || !/MANIFEST_BLOB_UNKNOWN/.test(res.text())) break
+      this.#logger.debug(
+        `${this.registry}/${repository}: a blob of the manifest is not visible yet; retrying in ${ms} ms`
+      )
+      await sleep(ms)
+      res = await put()
+    }
     if (res.status === 412) {
       throw new RegistryError(
         'REGISTRY_PRECONDITION_FAILED',
@@ -382,7 +406,12 @@ export class RegistryClient {
   ): Promise<Uint8Array> {
     const url = this.#blobUrl(repository, digest)
     const res = await this.#send(
-      { method: 'GET', url, maxBodyBytes: maxBytes },
+      {
+        method: 'GET',
+        url,
+        maxBodyBytes: maxBytes,
+        complete: r => ociDigest(r.body) === digest
+      },
       [pullScope(repository)]
     )
     if (res.status !== 200)
@@ -605,7 +634,12 @@ export class RegistryClient {
     const out: Descriptor[] = []
     for (let page = 0; url && page < MAX_PAGES; page++) {
       const res = await this.#send(
-        { method: 'GET', url, headers: { accept: MEDIA_TYPES.OCI_INDEX } },
+        {
+          method: 'GET',
+          url,
+          headers: { accept: MEDIA_TYPES.OCI_INDEX },
+          complete: isJsonBody
+        },
         [pullScope(repository)]
       )
       const isIndex =
@@ -652,7 +686,10 @@ export class RegistryClient {
           method: 'GET',
           url,
           headers: { accept: MANIFEST_ACCEPT },
-          maxBodyBytes: MAX_MANIFEST_BYTES
+          maxBodyBytes: MAX_MANIFEST_BYTES,
+          // A manifest cut short (or not the bytes a digest names) is read again.
+          complete: res =>
+            isDigest(ref) ? ociDigest(res.body) === ref : isJsonBody(res)
         },
         [pullScope(repository)]
       )
@@ -735,7 +772,8 @@ export class RegistryClient {
     )
   }
 
-  /** One request with authorization for `scopes`, re-challenged once on 401. */
+  /** One request with authorization for `scopes`; a 401 for a token we
+   * held (it expired) is re-challenged, up to three times. */
   async #send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
     if (this.#probeScheme) {
       const before = this.#origin
@@ -771,7 +809,7 @@ export class RegistryClient {
       }
       if (
         res.status === 401 &&
-        attempt === 0 &&
+        attempt < 3 &&
         (await this.#auth.unauthorized(res, scopes))
       )
         continue

@@ -69,8 +69,10 @@ export interface TagMergeResult {
 
 /** Reads (after a write) that must agree in a row once others were seen. */
 const CONTENDED_READS = 2
+/** Manifest PUTs answered "blob unknown" that are tried again. */
+const BLOB_RETRIES = 5
 /** Longest wait between reads of a tag that is not visible yet. */
-const MAX_INVISIBLE_WAIT_MS = 1000
+const MAX_INVISIBLE_WAIT_MS = 500
 
 interface Observed {
   /** undefined: the tag answered 404. */
@@ -103,6 +105,7 @@ export async function mergeIntoTag<T>(
   let alreadyPresent: boolean[] | undefined
   let lastWritten: string | undefined
   let lastSeen: string | undefined
+  let blobRetries = 0
 
   // A PUT leaves within staleMs of the response to the read it merges (or
   // the read is re-validated first). Another writer whose read preceded our
@@ -149,7 +152,7 @@ export async function mergeIntoTag<T>(
       stableReads = 0
       const ms = Math.min(
         MAX_INVISIBLE_WAIT_MS,
-        25 * 2 ** Math.min(invisibleReads - 1, 6)
+        50 * 1.5 ** Math.min(invisibleReads - 1, 10)
       )
       logger.debug(
         `${where} is not visible (read ${invisibleReads} after it was seen); reading again in ${ms} ms`
@@ -231,7 +234,13 @@ export async function mergeIntoTag<T>(
       lastWritten = put.digest
       seenPresent = true
     } catch (e) {
-      if (!isRetryableWriteError(e)) throw e
+      // distribution's filesystem store rewrites a blob's link file when the
+      // same blob is uploaded again (concurrent signers upload the same
+      // payload): a manifest PUT that reads it meanwhile finds the blob
+      // "unknown". Upload again and retry, a few times.
+      const blobRace = isBlobUnknown(e) && ++blobRetries <= BLOB_RETRIES
+      if (blobRace) client.forgetUploads(spec.repository)
+      else if (!isRetryableWriteError(e)) throw e
       logger.debug(
         `writing ${where} failed (${(e as Error).message}); reading it again`
       )
@@ -242,6 +251,14 @@ export async function mergeIntoTag<T>(
     await wait(settleMs())
     now = await read()
   }
+}
+
+function isBlobUnknown(e: unknown): boolean {
+  return (
+    e instanceof RegistryError &&
+    e.status === 400 &&
+    /MANIFEST_BLOB_UNKNOWN|BLOB_UNKNOWN/.test(e.message)
+  )
 }
 
 /** A PUT whose effect is unknown or refused for a change: read and merge
