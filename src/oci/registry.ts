@@ -126,7 +126,7 @@ export class RegistryClient {
   /** http chosen by default (loopback, allowHttp): the first request checks
    * that no TLS server answers there instead. */
   readonly #probeScheme: boolean
-  #schemeSettled: Promise<void> | undefined
+  #schemeSettled: Promise<unknown> | undefined
   readonly #http: HttpClient
   readonly #logger: Logger
   readonly #auth: Authenticator
@@ -215,21 +215,34 @@ export class RegistryClient {
 
   /**
    * Plain http was chosen for a loopback (or explicitly allowed) registry:
-   * ping it over http, and move to https when a TLS server answers there
-   * (Go's and nginx's TLS servers reply 400 naming HTTPS to a plain request;
-   * others send a TLS alert, which does not parse as HTTP). An http answer
-   * serves as the authenticator's ping.
+   * send the run's first request over http (instead of a separate ping),
+   * and move to https when a TLS server answers there (Go's and nginx's TLS
+   * servers reply 400 naming HTTPS to a plain request; others send a TLS
+   * alert, which does not parse as HTTP). A 401 teaches the authenticator
+   * the registry's challenge, a 2xx that it is open (no ping needed); the
+   * answer is the probe's own unless it was a 401 or the scheme moved.
    */
-  async #settleScheme(): Promise<void> {
+  async #settleScheme(probe: HttpRequest): Promise<HttpResponse | undefined> {
     let res: HttpResponse | undefined
     try {
-      res = await this.#auth.ping()
+      res = await this.#http.request(probe)
+      // A 400 to a HEAD has no body to say why: ask /v2/ to find out.
+      if (res.status === 400 && probe.method === 'HEAD') {
+        const ping = await this.#auth.ping()
+        if (ping.status === 400 && /https/i.test(ping.text())) res = ping
+      }
     } catch (e) {
-      if (!isHttpParseError(e)) throw e
+      if (!isHttpParseError(e))
+        throw new RegistryError(
+          'REGISTRY_UNREACHABLE',
+          `cannot reach registry ${this.registry}: ${(e as Error).message}`,
+          { cause: e, remedy: (e as HttpError).remedy }
+        )
     }
     if (res && !(res.status === 400 && /https/i.test(res.text()))) {
-      this.#auth.adoptPing(res)
-      return
+      if (res.status === 401 || (res.status >= 200 && res.status < 300))
+        this.#auth.adoptPing(res)
+      return res.status === 401 ? undefined : res
     }
     const secure = this.#origin.replace(/^http:/, 'https:')
     this.#logger.debug(
@@ -237,6 +250,7 @@ export class RegistryClient {
     )
     this.#origin = secure
     this.#auth.setOrigin(secure)
+    return undefined
   }
 
   /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
@@ -777,7 +791,13 @@ export class RegistryClient {
   async #send(req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
     if (this.#probeScheme) {
       const before = this.#origin
-      await (this.#schemeSettled ??= this.#settleScheme())
+      if (!this.#schemeSettled) {
+        // This request is the probe; the others wait for its answer.
+        const probe = this.#settleScheme(req)
+        this.#schemeSettled = probe.catch(() => undefined)
+        const answer = await probe
+        if (answer) return answer
+      } else await this.#schemeSettled
       // A URL built before the scheme was settled moves with it.
       const url = new URL(String(req.url))
       if (url.origin === before && before !== this.#origin)
