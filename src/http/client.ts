@@ -45,6 +45,8 @@ export interface HttpClientOptions {
 }
 
 const MAX_REDIRECTS = 5
+/** Time left for a final attempt when a backoff is cut to fit the budget. */
+const LAST_ATTEMPT_MS = 250
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 /** Never forwarded to another origin (scheme + host + port). */
@@ -187,7 +189,7 @@ export class HttpClient {
         )
           return res
         const retryAfter = parseRetryAfter(res.headers['retry-after'])
-        wait = retryAfter ?? this.#backoff(attempt)
+        wait = retryAfter ?? this.#backoff(attempt, deadline)
         if (Date.now() + wait >= deadline) {
           this.#logger.debug(
             `HTTP ${method} ${shown}: retry budget spent after ${tried(attempt)}${retryAfter !== undefined ? ` (Retry-After ${seconds(retryAfter)} does not fit in it)` : ''}`
@@ -201,7 +203,7 @@ export class HttpClient {
           ? `no complete response within ${timeoutMs} ms`
           : describeCause(e)
         this.#logger.debug(`HTTP ${method} ${shown} failed: ${cause}`)
-        wait = this.#backoff(attempt)
+        wait = this.#backoff(attempt, deadline)
         const retry =
           (timedOut || isTransientError(e)) &&
           attempt < maxAttempts &&
@@ -218,8 +220,12 @@ export class HttpClient {
     }
   }
 
-  #backoff(attempt: number): number {
-    return backoffDelay(attempt, this.#backoffBaseMs, this.#backoffMaxMs)
+  /** The jittered backoff, shortened so that one last attempt still fits
+   * in the budget (a long draw must not end the retries early). */
+  #backoff(attempt: number, deadline: number): number {
+    const wait = backoffDelay(attempt, this.#backoffBaseMs, this.#backoffMaxMs)
+    const room = deadline - Date.now() - LAST_ATTEMPT_MS
+    return room > 0 ? Math.min(wait, room) : wait
   }
 
   async #once(

@@ -178,6 +178,21 @@ describe('HttpClient retries', () => {
     assert.equal(s.hits.length, 21)
   })
 
+  test('a long backoff draw is cut so the last attempt fits in the budget', async () => {
+    const upAt = Date.now() + 400
+    const s = await serve((_req, res) =>
+      Date.now() < upAt
+        ? res.writeHead(503).end()
+        : res.writeHead(200).end('ok')
+    )
+    const res = await fast({
+      budgetMs: 1500,
+      backoffBaseMs: 5000,
+      backoffMaxMs: 5000
+    }).request({ method: 'GET', url: s.url })
+    assert.equal(res.status, 200)
+  })
+
   test('a final 5xx says how many attempts over how long', async () => {
     const s = await serve((_req, res) => res.writeHead(503).end('busy'))
     const started = Date.now()
