@@ -203,7 +203,7 @@ describe('HttpClient retries', () => {
     }).request({ method: 'GET', url: s.url })
     const elapsed = Date.now() - started
     assert.equal(res.status, 503)
-    assert.ok(elapsed < 600, `stopped near the budget (${elapsed} ms)`)
+    assert.ok(elapsed < 1500, `stopped near the budget (${elapsed} ms)`)
     assert.ok((res.attempts ?? 0) > 3)
     assert.match(
       HttpError.fromResponse({ method: 'GET', url: s.url }, res).message,
