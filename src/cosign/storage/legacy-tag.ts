@@ -196,57 +196,63 @@ export class LegacyTagStore {
       annotations: layer.annotations
     }
     const where = `${this.#client.registry}/${repository}:${tag}`
-    // Upload while the current manifest is read (a no-op when stage() did it).
-    void this.stage(repository, layer.payload)
-    const r = await mergeIntoTag<Descriptor>(
-      this.#client,
-      {
-        repository,
-        tag,
-        noun: 'signature',
-        ours: [ours],
-        maxItems: MAX_SIGNATURE_LAYERS,
-        itemsOf: found => {
-          const m = found.manifest as Partial<ImageManifest>
-          if (!Array.isArray(m.layers) || !m.config) {
-            throw new StorageError(
-              'SIGNATURE_TAG_INVALID',
-              `${where} exists but is not an image manifest; refusing to overwrite it`
-            )
+    // Upload while the current manifest is read (a no-op when stage() did
+    // it); awaited before returning, so nothing outlives the write.
+    const staged = this.stage(repository, layer.payload)
+    const r = await this.#settled(
+      staged,
+      mergeIntoTag<Descriptor>(
+        this.#client,
+        {
+          repository,
+          tag,
+          noun: 'signature',
+          ours: [ours],
+          maxItems: MAX_SIGNATURE_LAYERS,
+          itemsOf: found => {
+            const m = found.manifest as Partial<ImageManifest>
+            if (!Array.isArray(m.layers) || !m.config) {
+              throw new StorageError(
+                'SIGNATURE_TAG_INVALID',
+                `${where} exists but is not an image manifest; refusing to overwrite it`
+              )
+            }
+            return m.layers
+          },
+          key: layerKey,
+          stands: (current, our) =>
+            current.some(
+              l =>
+                layerKey(l) === layerKey(our) ||
+                isDuplicate(l, our, layer.payload, signerPublicKeySpki)
+            ),
+          build: async (layers, found) => {
+            const m = found?.manifest as Partial<ImageManifest> | undefined
+            const mediaType =
+              m?.mediaType ??
+              found?.descriptor.mediaType ??
+              (this.#docker
+                ? MEDIA_TYPES.DOCKER_MANIFEST
+                : MEDIA_TYPES.OCI_MANIFEST)
+            const configMediaType =
+              m?.config?.mediaType ??
+              (this.#docker
+                ? MEDIA_TYPES.DOCKER_CONFIG
+                : MEDIA_TYPES.OCI_CONFIG)
+            // cosign's layers are stored uncompressed: diff_ids are the digests.
+            const config = buildConfig(layers.map(l => l.digest))
+            await Promise.all([
+              this.#client.uploadBlob(repository, layer.payload),
+              this.#client.uploadBlob(repository, config)
+            ])
+            return {
+              bytes: buildManifest(mediaType, configMediaType, config, layers),
+              mediaType
+            }
           }
-          return m.layers
         },
-        key: layerKey,
-        stands: (current, our) =>
-          current.some(
-            l =>
-              layerKey(l) === layerKey(our) ||
-              isDuplicate(l, our, layer.payload, signerPublicKeySpki)
-          ),
-        build: async (layers, found) => {
-          const m = found?.manifest as Partial<ImageManifest> | undefined
-          const mediaType =
-            m?.mediaType ??
-            found?.descriptor.mediaType ??
-            (this.#docker
-              ? MEDIA_TYPES.DOCKER_MANIFEST
-              : MEDIA_TYPES.OCI_MANIFEST)
-          const configMediaType =
-            m?.config?.mediaType ??
-            (this.#docker ? MEDIA_TYPES.DOCKER_CONFIG : MEDIA_TYPES.OCI_CONFIG)
-          // cosign's layers are stored uncompressed: diff_ids are the digests.
-          const config = buildConfig(layers.map(l => l.digest))
-          await Promise.all([
-            this.#client.uploadBlob(repository, layer.payload),
-            this.#client.uploadBlob(repository, config)
-          ])
-          return {
-            bytes: buildManifest(mediaType, configMediaType, config, layers),
-            mediaType
-          }
-        }
-      },
-      { ...options, logger: options.logger ?? this.#logger }
+        { ...options, logger: options.logger ?? this.#logger }
+      )
     )
     const duplicate = r.alreadyPresent[0] === true
     if (duplicate)
@@ -256,6 +262,18 @@ export class LegacyTagStore {
         `${where}: other signers wrote ${r.foreignChanges} time${r.foreignChanges === 1 ? '' : 's'} while we did; every signature seen was kept`
       )
     return { tag: where, manifestDigest: r.digest, duplicate, layers: r.items }
+  }
+
+  /** `work`'s outcome, once `background` has settled as well. */
+  async #settled<T>(
+    background: Promise<unknown>,
+    work: Promise<T>
+  ): Promise<T> {
+    try {
+      return await work
+    } finally {
+      await background
+    }
   }
 
   /** Every layer of the `.sig` manifest with its payload; [] when none. */
