@@ -19,5 +19,7 @@ if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
 fi
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 echo "installing: ${need[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# apt-get-wait.sh waits (bounded) while another process holds the apt/dpkg lock.
+wait_apt="$(dirname "$0")/apt-get-wait.sh"
+$SUDO bash "$wait_apt" update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive bash "$wait_apt" install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -150,6 +150,26 @@ describe('sign action', () => {
     assert.equal(w.stack.counts.fulcio, before)
   })
 
+  test('the token endpoint refuses the request token (401): neither Fulcio nor the id-token permission is blamed', async () => {
+    const before = w.stack.counts.fulcio
+    const img = await freshImage(w)
+    const r = await sign(
+      { images: img.ref },
+      { ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'req-refused-0123456789' }
+    )
+    assert.equal(r.exitCode, 1)
+    const error = errors(r)
+    assert.match(
+      error,
+      /^\[IDENTITY_TOKEN_UNAVAILABLE\] No OIDC identity token from GitHub Actions: GitHub's OIDC token endpoint refused this job's request token \(HTTP 401: Bad credentials\)/
+    )
+    assert.doesNotMatch(error, /Fulcio/)
+    assert.match(error, /does have the id-token permission/)
+    assert.doesNotMatch(error, /Give the job permission/)
+    assert.ok(!(r.stdout + r.stderr).includes('req-refused-0123456789'))
+    assert.equal(w.stack.counts.fulcio, before)
+  })
+
   test('malformed image input names the input', async () => {
     const r = await sign({ images: 'Not A Reference!!' })
     assert.equal(r.exitCode, 1)

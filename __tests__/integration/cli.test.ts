@@ -4,6 +4,7 @@
 // real public-good bundles with the embedded trusted root.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
@@ -23,6 +24,18 @@ import {
 } from '../support/world.ts'
 
 const root = join(import.meta.dirname, '../..')
+/** A Node 20 binary on PATH (the machine's own), outside node_modules. */
+const node20 = (
+  spawnSync('sh', ['-c', 'which -a node'], { encoding: 'utf8' }).stdout ?? ''
+)
+  .split('\n')
+  .filter(p => p && !p.includes('node_modules'))
+  .find(
+    p =>
+      spawnSync(p, ['--version'], { encoding: 'utf8' }).stdout?.startsWith(
+        'v20.'
+      ) ?? false
+  )
 const CLI = join(root, 'dist/cli/index.js')
 const CONFORMANCE = join(root, 'dist/conformance/index.js')
 let w: World
@@ -308,6 +321,42 @@ describe('sigil CLI and a TLS registry on loopback', () => {
     assert.equal(untrusted.code, 4, untrusted.stderr)
     assert.match(untrusted.stderr, /SSL_CERT_FILE|NODE_EXTRA_CA_CERTS/)
   })
+
+  // Node 20 has no tls.getCACertificates: the CA list is built from
+  // tls.rootCertificates and the files we read (issue 11, item 13a).
+  test(
+    'on Node 20 too, SSL_CERT_FILE is honoured',
+    { skip: node20 ? false : 'no Node 20 binary on PATH besides node_modules' },
+    async () => {
+      const { http, client: admin } = trustingClient(tls, { scheme: 'https' })
+      const img = await pushTestImage(admin, 'cli/tls20', 'v1', 'node 20')
+      await http.close()
+      const args = [
+        CLI,
+        'verify',
+        '--certificate-identity',
+        GITHUB_SAN,
+        '--certificate-oidc-issuer',
+        GITHUB_ISSUER,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        '--registry-username',
+        tls.username ?? '',
+        '--registry-password',
+        tls.password ?? '',
+        `${tls.host}/cli/tls20@${img.digest}`
+      ]
+      const r = spawnSync(node20!, args, {
+        encoding: 'utf8',
+        env: env({ SSL_CERT_FILE: tls.caFile! })
+      })
+      // Reached the registry over TLS and found nothing to verify (exit 10);
+      // before, Node 20 failed with "tls.getCACertificates is not a function".
+      assert.doesNotMatch(r.stderr, /getCACertificates/)
+      assert.equal(r.status, 10, r.stderr)
+      assert.match(r.stderr, /NO_SIGNATURES_FOUND/)
+    }
+  )
 })
 
 describe(

@@ -24,6 +24,10 @@ export const GITLAB_CI_LOCAL_JS = join(
   REPO_ROOT,
   'node_modules/gitlab-ci-local/dist/index.js'
 )
+/** gitlab-ci-local needs Node 24 (on Node 20 it crashes: `kW.union is not a
+ * function`): always the node@24 devDependency's binary, whatever Node runs
+ * the tests. */
+export const NODE24 = join(REPO_ROOT, 'node_modules/node/bin/node')
 /** What the templates' `command` input is set to in tests. */
 export const GITLAB_ENTRY_COMMAND = `node ${join(REPO_ROOT, 'dist/gitlab/index.js')}`
 export const COMPONENT_ORIGIN = 'https://gitlab.example.com/acme/sigil.git'
@@ -91,7 +95,7 @@ export interface GclRun {
 /**
  * The host environment minus what would leak into the run: GCL_* (read by
  * gitlab-ci-local as options), CI and Sigil variables, the node:test context.
- * `node` on PATH is the Node running the tests.
+ * `node` on PATH is Node 24 (NODE24).
  */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
@@ -101,7 +105,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
     if (k === 'CI' || k === 'NODE_OPTIONS') continue
     env[k] = v
   }
-  env.PATH = [dirname(process.execPath), env.PATH ?? ''].join(delimiter)
+  env.PATH = [dirname(NODE24), env.PATH ?? ''].join(delimiter)
   env.NO_COLOR = '1'
   return env
 }
@@ -118,7 +122,7 @@ export function runGitlabCiLocal(
   ])
   return new Promise((resolve, reject) => {
     const child = spawn(
-      process.execPath,
+      NODE24,
       [
         GITLAB_CI_LOCAL_JS,
         '--no-color',

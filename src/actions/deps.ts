@@ -3,6 +3,7 @@ export * from '../cosign/index.ts'
 export * from '../util/index.ts'
 export {
   EnvIdentityProvider,
+  GitHubActionsIdentityProvider,
   StaticIdentityProvider,
   type IdentityProvider
 } from '../sigstore/index.ts'

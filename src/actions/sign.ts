@@ -6,16 +6,20 @@ import {
   AppError,
   DEFAULT_REKOR_URL,
   EnvIdentityProvider,
+  GitHubActionsIdentityProvider,
   PUBLIC_GOOD_SEARCH_URL,
   SIGN_INPUTS,
   StaticIdentityProvider,
-  registerSecret,
   signImages,
   signingFailure,
   toSignInputs,
   type IdentityProvider,
   type SignResult
 } from './deps.ts'
+
+type HttpClient = ConstructorParameters<
+  typeof GitHubActionsIdentityProvider
+>[0]['http']
 import { actionsLogger } from './logger.ts'
 
 export const ID_TOKEN_REMEDY = [
@@ -29,31 +33,36 @@ export const ID_TOKEN_REMEDY = [
   'or sign with a key pair (input "key"), or pass a token in "identity-token".'
 ].join('\n')
 
-class GitHubIdentityProvider implements IdentityProvider {
+/** GitHub's token endpoint (the request token is a secret); the token it
+ * hands out is masked in the log as soon as it arrives. */
+class MaskedGitHubIdentityProvider implements IdentityProvider {
+  readonly #inner: GitHubActionsIdentityProvider
+
+  constructor(http: HttpClient) {
+    this.#inner = new GitHubActionsIdentityProvider({
+      http,
+      env: process.env,
+      remedy: ID_TOKEN_REMEDY,
+      logger: actionsLogger
+    })
+  }
+
   async getToken(): Promise<string> {
-    try {
-      const token = await core.getIDToken('sigstore')
-      core.setSecret(token)
-      registerSecret(token)
-      return token
-    } catch (e) {
-      throw new AppError(
-        'IDENTITY_TOKEN_UNAVAILABLE',
-        `could not get a GitHub OIDC token: ${e instanceof Error ? e.message : String(e)}`,
-        { cause: e, remedy: ID_TOKEN_REMEDY }
-      )
-    }
+    const token = await this.#inner.getToken()
+    core.setSecret(token)
+    return token
   }
 }
 
 /** Picks the identity source, failing before any network call when there is none. */
 export function chooseIdentity(
   identityToken: string | undefined,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  http: HttpClient
 ): IdentityProvider {
   if (identityToken) return new StaticIdentityProvider(identityToken)
   if (env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    return new GitHubIdentityProvider()
+    return new MaskedGitHubIdentityProvider(http)
   }
   if (env.SIGSTORE_ID_TOKEN) return new EnvIdentityProvider('SIGSTORE_ID_TOKEN')
   throw new AppError(
@@ -156,10 +165,10 @@ async function writeSummary(
 export async function runSignAction(): Promise<void> {
   try {
     const inputs = await toSignInputs(readRawInputs(SIGN_INPUTS), process.env)
+    const runtime = prepareActionRun(inputs)
     const identity = inputs.options.key
       ? undefined
-      : chooseIdentity(inputs.identityToken, process.env)
-    const runtime = prepareActionRun(inputs)
+      : chooseIdentity(inputs.identityToken, process.env, runtime.http)
     const trust = runtime.trust
     const result = await signImages(
       { ...inputs.options, trust },

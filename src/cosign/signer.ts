@@ -22,6 +22,7 @@ import {
   type TrustMaterial
 } from '../sigstore/index.ts'
 import {
+  AppError,
   equalBytes,
   parsePemBlocks,
   sha256,
@@ -81,7 +82,19 @@ export interface KeylessSignerOptions {
 export async function createKeylessSigner(
   o: KeylessSignerOptions
 ): Promise<RunSigner> {
-  const token = await o.identity.getToken()
+  let token: string
+  try {
+    token = await o.identity.getToken()
+  } catch (e) {
+    // The token source failed, not Fulcio: said as such (signImages passes
+    // on an error that already says nothing was pushed, unprefixed).
+    if (!(e instanceof AppError)) throw e
+    throw new SignError(
+      e.code,
+      `${e.message}; no certificate was requested and nothing was pushed`,
+      { cause: e, ...(e.remedy ? { remedy: e.remedy } : {}) }
+    )
+  }
   const claims = decodeJwtClaims(token)
   const challenge = challengeClaim(claims)
   const key = generateEphemeralKey()

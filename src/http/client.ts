@@ -4,6 +4,7 @@
 // cap, and debug logs with redacted URLs. It never judges a status: callers
 // do. The bytes move through a Transport (transport.ts).
 import {
+  AppError,
   fromUtf8,
   nullLogger,
   redact,
@@ -51,14 +52,23 @@ const DEFAULT_MAX_BODY = 64 * 1024 * 1024
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 /** Never forwarded to another origin (scheme + host + port). */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID'
-])
+/** TLS verification failures (Node/OpenSSL codes) and what to do about each. */
+const UNTRUSTED_CA =
+  "The server's TLS certificate is not signed by a CA this machine trusts. If a private CA signed it (a TLS-inspecting company proxy, a private registry or Sigstore), set SSL_CERT_FILE or NODE_EXTRA_CA_CERTS to that CA's PEM file (either adds it to Node's public roots)."
+const TLS_FAILURES: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: UNTRUSTED_CA,
+  SELF_SIGNED_CERT_IN_CHAIN: UNTRUSTED_CA,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT: UNTRUSTED_CA,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNTRUSTED_CA,
+  CERT_UNTRUSTED: UNTRUSTED_CA,
+  CERT_HAS_EXPIRED:
+    "The server's TLS certificate has expired (or this machine's clock is wrong): check the clock; otherwise the server must renew its certificate.",
+  CERT_NOT_YET_VALID:
+    "The server's TLS certificate is not valid yet: check this machine's clock.",
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    "The server's TLS certificate is for another host name: check the URL, and the proxy in between if there is one."
+}
 
 export class HttpClient {
   readonly #userAgent: string
@@ -197,7 +207,8 @@ export class HttpClient {
           return res
         }
       } catch (e) {
-        if (e instanceof HttpError) throw e
+        // Ours (HttpError, an unreadable SSL_CERT_FILE): already says what failed.
+        if (e instanceof AppError) throw e
         const timedOut = (e as { name?: unknown }).name === 'TimeoutError'
         const cause = timedOut
           ? `no complete response within ${timeoutMs} ms`
@@ -212,7 +223,13 @@ export class HttpClient {
           throw new HttpError(
             timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
             `${method} ${shown} failed after ${tried(attempt)}: ${cause}`,
-            { method, url, cause: e, remedy: tlsRemedy(e), attempts: attempt }
+            {
+              method,
+              url,
+              cause: e,
+              remedy: tlsFailure(e)?.remedy,
+              attempts: attempt
+            }
           )
         }
       }
@@ -337,11 +354,14 @@ function describeCause(e: unknown): string {
   return redact(text.length > 300 ? `${text.slice(0, 300)}…` : text)
 }
 
-function tlsRemedy(e: unknown): string | undefined {
-  for (let cur = e, i = 0; cur && i < 5; i++) {
+/** The TLS verification failure in `e`'s cause chain, with its remedy. */
+export function tlsFailure(
+  e: unknown
+): { code: string; remedy: string } | undefined {
+  for (let cur = e, i = 0; cur && i < 6; i++) {
     const code = (cur as { code?: unknown }).code
-    if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
-      return 'The server certificate is not trusted. Add its CA (PEM) through the CA certificates option or NODE_EXTRA_CA_CERTS / SSL_CERT_FILE.'
+    if (typeof code === 'string' && code in TLS_FAILURES) {
+      return { code, remedy: TLS_FAILURES[code]! }
     }
     cur = (cur as { cause?: unknown }).cause
   }

@@ -1,4 +1,4 @@
-export { HttpClient, type HttpClientOptions } from './client.ts'
+export { HttpClient, tlsFailure, type HttpClientOptions } from './client.ts'
 export {
   HttpError,
   attemptsNote,

@@ -3,12 +3,16 @@
 // (no JavaScript HTTP stack to load and compile at start-up, the C++ parser
 // instead of a WebAssembly one), which makes a short signing run measurably
 // faster. Proxied traffic goes through undici's ProxyAgent, loaded only when
-// HTTPS_PROXY/HTTP_PROXY is set (CONNECT tunnels, proxy credentials from the
-// URL). Unit tests pass undici's MockAgent, which has the same shape.
+// HTTPS_PROXY/HTTP_PROXY is set: https targets through a CONNECT tunnel,
+// plain-http targets forwarded (absolute-form request line) as curl and Go
+// do, proxy credentials from the URL. Unit tests pass undici's MockAgent, which has the same shape.
 // Knows nothing of retries or redirects: HttpClient does those.
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import { BlockList, isIP } from 'node:net'
 import type * as Https from 'node:https'
+import type * as Tls from 'node:tls'
+import { AppError } from '../util/index.ts'
 import type { HttpMethod } from './types.ts'
 
 export interface TransportRequest {
@@ -40,10 +44,37 @@ export interface Transport {
 
 export type ProxyEnv = Record<string, string | undefined>
 
+type TlsModule = Pick<typeof Tls, 'rootCertificates'> & {
+  getCACertificates?: (type: 'default') => string[]
+}
+
+/**
+ * Node's default CA list: tls.getCACertificates('default') where it exists
+ * (Node ≥ 22.15: the bundled roots plus NODE_EXTRA_CA_CERTS, and the system
+ * store with --use-system-ca); before that (Node 20), the bundled roots plus
+ * the NODE_EXTRA_CA_CERTS file, read here as Node read it at start-up.
+ */
+export function defaultCAs(tls: TlsModule, env: ProxyEnv): string[] {
+  if (typeof tls.getCACertificates === 'function') {
+    return tls.getCACertificates('default')
+  }
+  const extra = env.NODE_EXTRA_CA_CERTS
+  let pem: string | undefined
+  if (extra) {
+    try {
+      pem = readFileSync(extra, 'utf8')
+    } catch {
+      // Node already warned at start-up and went on without it; so do we.
+    }
+  }
+  return [...tls.rootCertificates, ...(pem ? [pem] : [])]
+}
+
 /** undefined = Node's default trust store (already honours NODE_EXTRA_CA_CERTS). */
 export function caList(
   caCerts: string | undefined,
-  env: ProxyEnv
+  env: ProxyEnv,
+  tls: TlsModule = process.getBuiltinModule('node:tls')
 ): string[] | undefined {
   const extra: string[] = []
   if (caCerts?.trim()) extra.push(caCerts)
@@ -52,45 +83,126 @@ export function caList(
     try {
       extra.push(readFileSync(file, 'utf8'))
     } catch (e) {
-      throw new Error(`cannot read SSL_CERT_FILE "${file}"`, { cause: e })
+      throw new AppError(
+        'HTTP_CA_FILE_UNREADABLE',
+        `cannot read SSL_CERT_FILE "${file}" (${(e as { code?: string }).code ?? String(e)})`,
+        {
+          cause: e,
+          remedy:
+            'Point SSL_CERT_FILE at a readable PEM file of CA certificates, or unset it.'
+        }
+      )
     }
   }
   if (extra.length === 0) return undefined
   // Passing `ca` replaces Node's list, so start from it to keep public roots.
-  // node:tls is loaded here, not at start-up: plain-HTTP runs never need it.
-  const tls = process.getBuiltinModule('node:tls')
-  return [...tls.getCACertificates('default'), ...extra]
+  return [...defaultCAs(tls, env), ...extra]
 }
 
 const getEnv = (env: ProxyEnv, name: string): string | undefined =>
   env[name.toLowerCase()] || env[name.toUpperCase()] || undefined
 
-interface NoProxyEntry {
-  host: string
+export interface NoProxyEntry {
+  /** Host name (suffix match) or IP literal (exact); absent for `*` and CIDR. */
+  host?: string
+  /** An address range (`10.0.0.0/8`, `fd00::/8`). */
+  range?: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }
+  /** `*` */
+  any?: true
+  /** 0 = any port */
   port: number
 }
 
+/**
+ * NO_PROXY as curl and Go read it: comma- (or space-) separated; `*` alone
+ * matches everything; `host`, `.host` and `*.host` match the host and its
+ * subdomains; `host:port` and `[v6]:port` only that port; IP literals match
+ * exactly and CIDR ranges (`10.0.0.0/8`) match IP literal targets (no DNS
+ * lookup, as in both).
+ */
 export function parseNoProxy(value: string | undefined): NoProxyEntry[] {
-  return (value ?? '')
-    .split(/[,\s]+/)
-    .filter(Boolean)
-    .map(e => {
-      const m = /^(.*?)(?::(\d+))?$/.exec(e.trim().toLowerCase())
-      return { host: m?.[1] ?? '', port: Number(m?.[2] ?? 0) }
-    })
+  const out: NoProxyEntry[] = []
+  for (const raw of (value ?? '').split(/[,\s]+/)) {
+    const e = raw.trim().toLowerCase()
+    if (!e) continue
+    if (e === '*') {
+      out.push({ any: true, port: 0 })
+      continue
+    }
+    const cidr = /^\[?([0-9a-f:.]+)\]?\/(\d{1,3})(?::(\d+))?$/.exec(e)
+    if (cidr && isIP(cidr[1]!)) {
+      const family = isIP(cidr[1]!) === 4 ? 'ipv4' : 'ipv6'
+      const prefix = Number(cidr[2])
+      if (prefix <= (family === 'ipv4' ? 32 : 128)) {
+        out.push({
+          range: { address: cidr[1]!, prefix, family },
+          port: Number(cidr[3] ?? 0)
+        })
+      }
+      continue
+    }
+    if (isIP(e) === 6) {
+      out.push({ host: e, port: 0 })
+      continue
+    }
+    const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(e)
+    if (!m) continue
+    const host = (m[1] ?? m[2] ?? '').replace(/^\*?\./, '').replace(/\.$/, '')
+    if (host) out.push({ host, port: Number(m[3] ?? 0) })
+  }
+  return out
 }
 
-/** curl/Go semantics: exact host, or suffix for entries like ".corp" / "corp". */
+let loopback: BlockList | undefined
+/** 127.0.0.0/8, ::1 and the IPv4-mapped 127.0.0.0/8. */
+function isLoopbackIp(ip: string, family: number): boolean {
+  if (!loopback) {
+    loopback = new BlockList()
+    loopback.addSubnet('127.0.0.0', 8, 'ipv4')
+    loopback.addAddress('::1', 'ipv6')
+    loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+  }
+  return loopback.check(ip, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/** True when `url` must be reached directly: loopback and `localhost` always
+ * (as Go does: docker and cosign never proxy them), else per NO_PROXY. */
 export function bypassesProxy(url: URL, entries: NoProxyEntry[]): boolean {
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  const host = url.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+  const ip = isIP(host)
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  if (ip && isLoopbackIp(host, ip)) return true
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80))
   for (const e of entries) {
-    if (e.host === '*') return true
+    if (e.any) return true
     if (e.port && e.port !== port) continue
-    const h = e.host.replace(/^\*?\./, '').replace(/^\[|\]$/g, '')
+    if (e.range) {
+      if (!ip) continue
+      const list = new BlockList()
+      list.addSubnet(e.range.address, e.range.prefix, e.range.family)
+      if (list.check(host, ip === 4 ? 'ipv4' : 'ipv6')) return true
+      continue
+    }
+    const h = e.host!
+    if (ip || isIP(h)) {
+      if (ip && isIP(h) && sameIp(host, h)) return true
+      continue
+    }
     if (host === h || host.endsWith(`.${h}`)) return true
   }
   return false
+}
+
+function sameIp(a: string, b: string): boolean {
+  if (a === b) return true
+  const family = isIP(a) === 4 ? 'ipv4' : 'ipv6'
+  if (isIP(b) !== isIP(a)) return false
+  const list = new BlockList()
+  list.addAddress(b, family)
+  return list.check(a, family)
 }
 
 const BODY_METHODS = new Set<HttpMethod>(['PUT', 'POST', 'PATCH'])

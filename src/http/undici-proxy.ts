@@ -5,6 +5,7 @@
 // Dispatcher.prototype.
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js'
 import ProxyAgent from 'undici/lib/dispatcher/proxy-agent.js'
+import Pool from 'undici/lib/dispatcher/pool.js'
 import api from 'undici/lib/api/index.js'
 import { MAX_HEADER_BYTES, type Transport } from './transport.ts'
 
@@ -19,6 +20,12 @@ export function createProxyAgent(
     uri,
     requestTls: tls,
     proxyTls: tls,
+    // Plain-http targets are forwarded to an http:// proxy (absolute-form
+    // request line), not tunnelled: many proxies allow CONNECT to 443 only.
+    proxyTunnel: false,
+    // Also for the forwarding client, which ProxyAgent builds with this factory.
+    factory: (origin: URL | string, options: object) =>
+      new Pool(origin, { ...options, maxHeaderSize: MAX_HEADER_BYTES }),
     maxHeaderSize: MAX_HEADER_BYTES
   })
 }

@@ -2,6 +2,7 @@
 // TSA). Integrity failures are the verifier's VerificationError, not these.
 // Messages name the service and URL (redacted), never a token.
 
+import { tlsFailure } from '../http/index.ts'
 import { AppError, redact, type AppErrorOptions } from '../util/index.ts'
 
 export type SigstoreServiceErrorCode =
@@ -13,18 +14,24 @@ export type SigstoreServiceErrorCode =
   | 'FULCIO_CERTIFICATE_REQUEST_FAILED'
   /** no answer from Fulcio within the retry budget */
   | 'FULCIO_UNREACHABLE'
+  /** Fulcio's TLS certificate did not verify (untrusted CA, expired, name) */
+  | 'FULCIO_TLS_UNTRUSTED'
   /** Rekor answered, but did not log the entry */
   | 'REKOR_ENTRY_CREATE_FAILED'
   /** a lookup by UUID or index failed (incl. not found) */
   | 'REKOR_ENTRY_LOOKUP_FAILED'
   /** no answer from Rekor within the retry budget */
   | 'REKOR_UNREACHABLE'
+  /** Rekor's TLS certificate did not verify */
+  | 'REKOR_TLS_UNTRUSTED'
   /** a cosign "Rekor bundle" annotation that cannot be read */
   | 'REKOR_BUNDLE_INVALID'
   /** the TSA answered without a granted timestamp for our request */
   | 'TSA_REQUEST_FAILED'
   /** no answer from the TSA within the retry budget */
   | 'TSA_UNREACHABLE'
+  /** the TSA's TLS certificate did not verify */
+  | 'TSA_TLS_UNTRUSTED'
 
 export class SigstoreServiceError extends AppError {
   declare readonly code: SigstoreServiceErrorCode
@@ -48,6 +55,38 @@ export function isNoResponseError(e: unknown): boolean {
   return (
     e instanceof AppError &&
     (e.code === 'HTTP_NETWORK_ERROR' || e.code === 'HTTP_TIMEOUT')
+  )
+}
+
+/**
+ * A request to a Sigstore service that got no usable answer: a TLS
+ * certificate that did not verify is said to be that (with the HTTP layer's
+ * remedy: SSL_CERT_FILE / NODE_EXTRA_CA_CERTS for an unknown CA), not "did not
+ * answer"; no answer at all is `<SERVICE>_UNREACHABLE`, with its cause.
+ * undefined for any other failure (the caller's to describe).
+ * `consequence` says what did not happen.
+ */
+export function noAnswerError(
+  service: { name: string; url: string; prefix: 'FULCIO' | 'REKOR' | 'TSA' },
+  consequence: string,
+  e: AppError
+): SigstoreServiceError | undefined {
+  const tls = tlsFailure(e)
+  if (tls) {
+    return new SigstoreServiceError(
+      `${service.prefix}_TLS_UNTRUSTED`,
+      `${service.name} at ${service.url} could not be used: its TLS certificate did not verify (${tls.code}); ${consequence}`,
+      { cause: e, remedy: tls.remedy }
+    )
+  }
+  if (!isNoResponseError(e)) return undefined
+  return new SigstoreServiceError(
+    `${service.prefix}_UNREACHABLE`,
+    `${service.name} at ${service.url} did not answer (${e.message}); ${consequence}`,
+    {
+      cause: e,
+      remedy: `Check network access to ${service.name} (proxy, firewall) and retry; the Sigstore status page lists outages.`
+    }
   )
 }
 

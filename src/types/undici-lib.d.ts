@@ -18,3 +18,8 @@ declare module 'undici/lib/api/index.js' {
   >
   export default api
 }
+declare module 'undici/lib/dispatcher/pool.js' {
+  import type { Pool } from 'undici'
+  const PoolClass: typeof Pool
+  export default PoolClass
+}

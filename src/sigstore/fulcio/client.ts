@@ -22,7 +22,7 @@ import {
 import {
   SigstoreServiceError,
   isHttpLayerError,
-  isNoResponseError,
+  noAnswerError,
   serviceMessage
 } from '../errors.ts'
 
@@ -113,17 +113,16 @@ export class FulcioClient {
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
-      if (!isNoResponseError(e)) {
-        throw this.#failed(url, e.message, undefined, e)
-      }
-      throw new SigstoreServiceError(
-        'FULCIO_UNREACHABLE',
-        `Fulcio at ${redactUrl(this.baseUrl)} did not answer; no certificate was issued and nothing was pushed`,
-        {
-          cause: e,
-          remedy:
-            'Check network access to Fulcio (proxy, firewall) and retry; the Sigstore status page lists outages.'
-        }
+      throw (
+        noAnswerError(
+          {
+            name: 'Fulcio',
+            url: redactUrl(this.baseUrl),
+            prefix: 'FULCIO'
+          },
+          'no certificate was issued and nothing was pushed',
+          e
+        ) ?? this.#failed(url, e.message, e.remedy, e)
       )
     }
     // Real Fulcio answers 200; @sigstore/mock (and some proxies) answer 201.

@@ -4,7 +4,12 @@
 // platform-specific remedy (GitHub `id-token: write`, GitLab `id_tokens:`).
 // Spec: cosign-spec.md §6.1-§6.3.
 
-import { attemptsNote, isJsonBody, type HttpClient } from '../../http/index.ts'
+import {
+  attemptsNote,
+  isJsonBody,
+  tlsFailure,
+  type HttpClient
+} from '../../http/index.ts'
 import {
   nullLogger,
   redactUrl,
@@ -146,14 +151,31 @@ export class GitHubActionsIdentityProvider implements IdentityProvider {
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
+      const tls = tlsFailure(e)
       throw this.#unavailable(
-        `GitHub's OIDC token endpoint ${redactUrl(url.origin)} did not answer`,
-        e
+        tls
+          ? `GitHub's OIDC token endpoint ${redactUrl(url.origin)} could not be used: its TLS certificate did not verify (${tls.code})`
+          : `GitHub's OIDC token endpoint ${redactUrl(url.origin)} did not answer (${e.message})`,
+        e,
+        tls?.remedy ??
+          e.remedy ??
+          "Check network access to the runner's token service (proxy, NO_PROXY) and re-run the job."
+      )
+    }
+    if (res.status === 401 || res.status === 403) {
+      // The variables are there, so the job has the permission: the request
+      // token itself was refused.
+      throw this.#unavailable(
+        `GitHub's OIDC token endpoint refused this job's request token (HTTP ${res.status}: ${serviceMessage(res.body)})`,
+        undefined,
+        'The job does have the id-token permission (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are set), but the endpoint refused ACTIONS_ID_TOKEN_REQUEST_TOKEN. It is valid only inside the job that received it, while that job runs: do not pass it to another job or workflow, and re-run the job.'
       )
     }
     if (res.status !== 200) {
       throw this.#unavailable(
-        `GitHub's OIDC token endpoint answered HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`
+        `GitHub's OIDC token endpoint answered HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
+        undefined,
+        "GitHub's token service failed: re-run the job (https://www.githubstatus.com lists outages)."
       )
     }
     let value: unknown
@@ -170,11 +192,16 @@ export class GitHubActionsIdentityProvider implements IdentityProvider {
     return accept(value)
   }
 
-  #unavailable(why: string, cause?: unknown): SigstoreServiceError {
+  /** `remedy` defaults to the one for a job without the id-token permission. */
+  #unavailable(
+    why: string,
+    cause?: unknown,
+    remedy: string = this.#remedy
+  ): SigstoreServiceError {
     return new SigstoreServiceError(
       'IDENTITY_TOKEN_UNAVAILABLE',
       `No OIDC identity token from GitHub Actions: ${why}`,
-      { remedy: this.#remedy, cause }
+      { remedy, cause }
     )
   }
 }

@@ -15,7 +15,7 @@ import { nullLogger, redactUrl, type Logger } from '../../util/index.ts'
 import {
   SigstoreServiceError,
   isHttpLayerError,
-  isNoResponseError,
+  noAnswerError,
   serviceMessage
 } from '../errors.ts'
 import { toTransparencyLogEntry, type RekorV1LogEntry } from './convert.ts'
@@ -162,17 +162,14 @@ export class RekorClient {
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
-      if (!isNoResponseError(e)) throw this.#failed(code, url, e.message, e)
-      throw new SigstoreServiceError(
-        'REKOR_UNREACHABLE',
-        code === 'REKOR_ENTRY_CREATE_FAILED'
-          ? `Rekor at ${redactUrl(this.baseUrl)} did not answer; the signature was not logged and nothing was pushed`
-          : `Rekor at ${redactUrl(this.baseUrl)} did not answer`,
-        {
-          cause: e,
-          remedy:
-            'Check network access to Rekor (proxy, firewall) and retry; the Sigstore status page lists outages.'
-        }
+      throw (
+        noAnswerError(
+          { name: 'Rekor', url: redactUrl(this.baseUrl), prefix: 'REKOR' },
+          code === 'REKOR_ENTRY_CREATE_FAILED'
+            ? 'the signature was not logged and nothing was pushed'
+            : 'no entry was read',
+          e
+        ) ?? this.#failed(code, url, e.message, e, e.remedy)
       )
     }
   }

@@ -21,7 +21,7 @@ import {
 import {
   SigstoreServiceError,
   isHttpLayerError,
-  isNoResponseError,
+  noAnswerError,
   serviceMessage
 } from '../errors.ts'
 import {
@@ -107,14 +107,16 @@ export class TsaClient {
       })
     } catch (e) {
       if (!isHttpLayerError(e)) throw e
-      if (!isNoResponseError(e)) throw this.#failed(e.message, e)
-      throw new SigstoreServiceError(
-        'TSA_UNREACHABLE',
-        `The timestamp authority at ${redactUrl(this.url)} did not answer; nothing was pushed`,
-        {
-          cause: e,
-          remedy: 'Check network access to the TSA (proxy, firewall) and retry.'
-        }
+      throw (
+        noAnswerError(
+          {
+            name: 'The timestamp authority',
+            url: redactUrl(this.url),
+            prefix: 'TSA'
+          },
+          'nothing was pushed',
+          e
+        ) ?? this.#failed(e.message, e, e.remedy)
       )
     }
     if (res.status !== 200 && res.status !== 201) {
@@ -135,11 +137,11 @@ export class TsaClient {
     return res.body
   }
 
-  #failed(why: string, cause?: unknown): SigstoreServiceError {
+  #failed(why: string, cause?: unknown, remedy?: string): SigstoreServiceError {
     return new SigstoreServiceError(
       'TSA_REQUEST_FAILED',
       `The timestamp authority at ${redactUrl(this.url)} did not grant a timestamp: ${why}`,
-      { cause }
+      { cause, remedy }
     )
   }
 }

@@ -152,17 +152,26 @@ describe('GitHubActionsIdentityProvider', () => {
     }
   })
 
-  it('a refused request token → IDENTITY_TOKEN_UNAVAILABLE without the token', async () => {
+  it('a refused request token (401) → IDENTITY_TOKEN_UNAVAILABLE that does not blame a missing id-token permission', async () => {
     const wrong = 'req-wrong-token-12345'
     await assert.rejects(
       new GitHubActionsIdentityProvider({
         http,
         env: { ...env(), ACTIONS_ID_TOKEN_REQUEST_TOKEN: wrong },
-        remedy: 'custom remedy'
+        remedy: 'custom remedy: permissions: id-token: write'
       }).getToken(),
-      e =>
-        assertUnavailable(e, [wrong], /custom remedy/) &&
-        /401/.test((e as Error).message)
+      (e: unknown) => {
+        assertUnavailable(e, [wrong])
+        const err = e as SigstoreServiceError
+        assert.match(
+          err.message,
+          /refused this job's request token \(HTTP 401: Bad credentials\)/
+        )
+        assert.doesNotMatch(err.message, /Fulcio/)
+        assert.match(err.remedy ?? '', /does have the id-token permission/)
+        assert.doesNotMatch(err.remedy ?? '', /custom remedy/)
+        return true
+      }
     )
   })
 
