@@ -241,8 +241,10 @@ export async function signImages(
       ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
+  // A reference already by digest resolves to itself: nothing to say.
   for (const t of targets)
-    logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
+    if (!t.input.endsWith(`@${t.descriptor.digest}`))
+      logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
   if (options.dockerMediaTypes && options.format !== 'bundle') {
     logger.warn(
       'COSIGN_DOCKER_MEDIA_TYPES is set: new .sig manifests get Docker media types, which podman, skopeo and CRI-O (containers/image) do not read. Unset it unless the registry refuses OCI manifests.'
