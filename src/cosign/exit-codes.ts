@@ -30,7 +30,7 @@ export interface ExitCodeRow {
 }
 
 export const EXIT_CODES: readonly ExitCodeRow[] = [
-  { exit: EXIT.OK, meaning: 'success (and `--help`)', errors: [] },
+  { exit: EXIT.OK, meaning: 'success (also for --help)', errors: [] },
   {
     exit: EXIT.FAILURE,
     meaning: 'any other failure (the message says which)',
