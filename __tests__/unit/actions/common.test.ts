@@ -54,10 +54,10 @@ test('fail(): warnings so far come before the ::error::, later ones go to debug'
   const { AppError } = await import('../../../src/util/index.ts')
   const lines: string[] = []
   const write = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((chunk: string | Uint8Array): boolean => {
+  process.stdout.write = (chunk: string | Uint8Array): boolean => {
     lines.push(String(chunk))
     return true
-  }) as typeof process.stdout.write
+  }
   const exitCode = process.exitCode
   try {
     actionsLogger.warn('before the failure')
