@@ -68,6 +68,14 @@ function verify(inputs: Record<string, string>): Promise<ActionRun> {
   })
 }
 
+/** No ::warning:: after the first ::error:: (the error is read last). */
+function assertNoWarningAfterError(r: ActionRun): void {
+  const first = r.commands.findIndex(c => c.command === 'error')
+  if (first < 0) return
+  const late = r.commands.slice(first).filter(c => c.command === 'warning')
+  assert.deepEqual(late, [], 'a warning came after the error')
+}
+
 const errors = (r: ActionRun): string =>
   r.commands
     .filter(c => c.command === 'error')
@@ -170,10 +178,15 @@ describe('sign action', () => {
     assert.equal(w.stack.counts.fulcio, before)
   })
 
-  test('malformed image input names the input', async () => {
+  test('malformed image input names the input, and the reference once', async () => {
     const r = await sign({ images: 'Not A Reference!!' })
     assert.equal(r.exitCode, 1)
-    assert.match(errors(r), /INPUT_INVALID_REFERENCE.*"images"/)
+    assert.match(
+      errors(r),
+      /\[INPUT_INVALID_REFERENCE\] input "images": invalid image reference "Not A Reference!!"/
+    )
+    assert.equal(errors(r).split('Not A Reference!!').length, 2)
+    assertNoWarningAfterError(r)
   })
 
   test('registry 403 names the permission; nothing half-written', async () => {
@@ -263,6 +276,15 @@ describe('sign action', () => {
       r.commands.some(c => c.command === 'debug'),
       'debug lines were produced'
     )
+    // Query strings read once-encoded, as the runner shows them.
+    const uploads = r.commands.filter(
+      c => c.command === 'debug' && /blobs\/uploads\/\?digest=/.test(c.message)
+    )
+    assert.ok(uploads.length > 0, 'upload URLs are in the debug output')
+    for (const u of uploads) {
+      assert.match(u.message, /\?digest=sha256%3A[0-9a-f]{64}/)
+      assert.doesNotMatch(u.message, /%25/)
+    }
     const visible = (r.stdout + r.stderr)
       .split('\n')
       .filter(l => !l.startsWith('::add-mask::'))
@@ -345,6 +367,47 @@ describe('verify action', () => {
     assert.match(errors(bad), /evil/)
     assert.equal(bad.outputs.verified, '')
     assert.match(bad.summary, /FAILED/)
+  })
+
+  test('two signatures rejected for two reasons: the ::error:: line and the summary name both', async () => {
+    const img = await freshImage(w)
+    assert.equal((await sign({ images: img.ref })).exitCode, 0)
+    const other = await startGitHubOidc({
+      claims: {
+        ...githubClaims(),
+        job_workflow_url:
+          'https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main'
+      }
+    })
+    try {
+      const second = await sign(
+        { images: img.ref },
+        {
+          ACTIONS_ID_TOKEN_REQUEST_URL: other.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: other.requestToken
+        }
+      )
+      assert.equal(second.exitCode, 0, second.stdout)
+    } finally {
+      await other.stop()
+    }
+    const r = await verify({
+      images: img.ref,
+      'certificate-identity': GITHUB_SAN,
+      'certificate-oidc-issuer': GITHUB_ISSUER,
+      'certificate-github-workflow-repository': 'evil/app'
+    })
+    assert.equal(r.exitCode, 1)
+    const e = errors(r)
+    assert.match(e, /\[NO_MATCHING_SIGNATURES\] none of the 2 signatures/)
+    assert.match(
+      e,
+      /1 signature: certificate workflow repository mismatch: expected "evil\/app", got "acme\/app"/
+    )
+    assert.match(e, /1 signature: certificate identity mismatch/)
+    assert.match(r.summary, /workflow repository mismatch/)
+    assert.match(r.summary, /identity mismatch/)
+    assertNoWarningAfterError(r)
   })
 
   test('no identity policy: refuses, with the inputs to add', async () => {

@@ -158,7 +158,7 @@ describe('sigil CLI', () => {
       ],
       { env: env({ COSIGN_PASSWORD: 'nope' }) }
     )
-    assert.equal(wrongPw.code, 1)
+    assert.equal(wrongPw.code, 6, wrongPw.stderr)
     assert.match(wrongPw.stderr, /KEY_DECRYPTION_FAILED/)
     assert.match(wrongPw.stderr, /COSIGN_PASSWORD/)
 

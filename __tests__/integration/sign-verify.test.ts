@@ -598,6 +598,40 @@ describe('tamper matrix: each failure has its own code', () => {
     assert.equal(failureCode(v), 'POLICY_EXTENSION_MISMATCH')
   })
 
+  test('two signatures rejected for two reasons: the error names both (--certificate-github-workflow-repository evil/app)', async () => {
+    const two = await freshImage(w, 'demo/tamper')
+    await signImages(signOpts([two.ref]), deps())
+    const otherSan =
+      'https://github.com/acme/app/.github/workflows/other.yml@refs/heads/main'
+    await signImages(
+      signOpts([two.ref]),
+      deps(makeJwt({ ...githubClaims(), job_workflow_url: otherSan }))
+    )
+    const v = await verifyImages(
+      verifyOpts([two.ref], {
+        policy: {
+          identity: { exact: GITHUB_SAN },
+          issuer: { exact: GITHUB_ISSUER },
+          githubWorkflow: { repository: 'evil/app' }
+        }
+      }),
+      vdeps()
+    )
+    const e = v.images[0]?.error
+    assert.equal(e?.code, 'NO_MATCHING_SIGNATURES')
+    const m = e?.message ?? ''
+    assert.match(m, /none of the 2 signatures of .* is valid for the policy: /)
+    assert.match(
+      m,
+      /1 signature: certificate workflow repository mismatch: expected "evil\/app", got "acme\/app"/
+    )
+    assert.match(
+      m,
+      /; 1 signature: certificate identity mismatch: expected "https:\/\/github\.com\/acme\/app\/\.github\/workflows\/release\.yml@refs\/heads\/main", got ".*other\.yml@refs\/heads\/main"/
+    )
+    assert.doesNotMatch(m, /log index/, 'grouped by reason, not per signature')
+  })
+
   test('unsigned image → NO_SIGNATURES_FOUND', async () => {
     const other = await freshImage(w, 'demo/tamper')
     const v = await verifyImages(verifyOpts([other.ref]), vdeps())

@@ -115,15 +115,24 @@ export async function runAction(
     summary,
     stdout: r.stdout,
     stderr: r.stderr,
+    // Messages as the runner shows them: it undoes @actions/core's escaping
+    // (% → %25, CR → %0D, LF → %0A), so a URL's %3A reads %3A, not %253A.
     commands: [...r.stdout.matchAll(/^::([\w-]+)(?: ([^:]*))?::(.*)$/gm)].map(
       m => ({
         command: m[1] ?? '',
         ...(m[2] ? { props: m[2] } : {}),
-        message: m[3] ?? ''
+        message: unescapeData(m[3] ?? '')
       })
     ),
     unexpected
   }
+}
+
+/** The runner's reading of a workflow command's data (escapeData reversed). */
+export function unescapeData(s: string): string {
+  return s.replace(/%(25|0D|0A)/g, (_, c: string) =>
+    c === '25' ? '%' : c === '0D' ? '\r' : '\n'
+  )
 }
 
 function run(

@@ -11,7 +11,7 @@ import {
   type RawInputs,
   type RunInputs
 } from './deps.ts'
-import { actionsLogger } from './logger.ts'
+import { actionsLogger, closeActionsLogger } from './logger.ts'
 
 export function readRawInputs(names: readonly string[]): RawInputs {
   const raw: RawInputs = {}
@@ -72,6 +72,7 @@ function readGitHubToken(): string {
 }
 
 export function fail(e: unknown): void {
+  closeActionsLogger()
   for (const c of causeChain(e).slice(1)) {
     core.debug(
       `caused by: ${redact(c instanceof Error ? `${c.name}: ${c.message}` : String(c))}`

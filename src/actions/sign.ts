@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import { fail, prepareActionRun, readRawInputs } from './common.ts'
 import {
+  ACTION_NAMING,
   AppError,
   DEFAULT_REKOR_URL,
   EnvIdentityProvider,
@@ -164,14 +165,22 @@ async function writeSummary(
 
 export async function runSignAction(): Promise<void> {
   try {
-    const inputs = await toSignInputs(readRawInputs(SIGN_INPUTS), process.env)
+    const inputs = await toSignInputs(
+      readRawInputs(SIGN_INPUTS),
+      process.env,
+      ACTION_NAMING
+    )
     const runtime = prepareActionRun(inputs)
     const identity = inputs.options.key
       ? undefined
       : chooseIdentity(inputs.identityToken, process.env, runtime.http)
     const trust = runtime.trust
     const result = await signImages(
-      { ...inputs.options, trust },
+      {
+        ...inputs.options,
+        trust,
+        imagesInputName: ACTION_NAMING.name('images')
+      },
       {
         http: runtime.http,
         logger: actionsLogger,

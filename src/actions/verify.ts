@@ -4,6 +4,7 @@
 import * as core from '@actions/core'
 import { fail, prepareActionRun, readRawInputs } from './common.ts'
 import {
+  ACTION_NAMING,
   VERIFY_INPUTS,
   toVerifyInputs,
   toVerifyResultJson,
@@ -71,12 +72,18 @@ export async function runVerifyAction(): Promise<void> {
     const inputs = await toVerifyInputs(
       readRawInputs(VERIFY_INPUTS),
       process.env,
-      actionsLogger
+      actionsLogger,
+      ACTION_NAMING
     )
     const runtime = prepareActionRun(inputs)
     const trust = await runtime.trust
     const result = await verifyImages(
-      { ...inputs.options, trust },
+      {
+        ...inputs.options,
+        trust,
+        imagesInputName: ACTION_NAMING.name('images'),
+        nameInput: ACTION_NAMING.name
+      },
       { logger: actionsLogger, registryFor: runtime.registryFor }
     )
     writeOutputs(result)

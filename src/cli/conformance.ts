@@ -11,27 +11,26 @@ import {
 } from '../cosign/index.ts'
 import { InputError, describeError, redact } from '../util/index.ts'
 import { parseArgs } from './args.ts'
+import { CONFORMANCE_HELP, renderHelp, specOf, wantsHelp } from './help.ts'
 
 export async function runConformanceWith(
   argv: string[],
-  stderr: (s: string) => void
+  stderr: (s: string) => void,
+  stdout: (s: string) => void = s => process.stdout.write(s)
 ): Promise<number> {
   try {
     const [command, ...rest] = argv
+    if (wantsHelp(argv)) {
+      stdout(renderHelp(CONFORMANCE_HELP))
+      return 0
+    }
     if (command !== 'verify-bundle') {
       throw new InputError(
         'USAGE',
         `unsupported command ${JSON.stringify(command ?? '')}: only verify-bundle is implemented`
       )
     }
-    const { flags, positionals } = parseArgs(rest, {
-      staging: { kind: 'boolean' },
-      bundle: { kind: 'string' },
-      'certificate-identity': { kind: 'string' },
-      'certificate-oidc-issuer': { kind: 'string' },
-      key: { kind: 'string' },
-      'trusted-root': { kind: 'string' }
-    })
+    const { flags, positionals } = parseArgs(rest, specOf(CONFORMANCE_HELP))
     const subject = positionals[0]
     if (!flags.bundle || !subject)
       throw new InputError(

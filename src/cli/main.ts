@@ -5,8 +5,7 @@ import { readFile, writeFile, access } from 'node:fs/promises'
 import { generateKeyPair } from '../crypto/index.ts'
 import {
   EXIT,
-  SIGN_INPUTS,
-  VERIFY_INPUTS,
+  NoMatchingSignaturesError,
   prepareRun,
   exitCodeFor,
   loadTrustMaterial,
@@ -15,6 +14,7 @@ import {
   signingFailure,
   toSignInputs,
   toVerifyInputs,
+  toVerifyBlobResultJson,
   toVerifyResultJson,
   verificationFailure,
   verifyBlob,
@@ -24,18 +24,30 @@ import {
 import {
   EnvIdentityProvider,
   GitHubActionsIdentityProvider,
+  PolicyError,
   StaticIdentityProvider,
+  VerificationError,
   type IdentityProvider
 } from '../sigstore/index.ts'
 import {
   AppError,
   InputError,
   causeChain,
+  closableLogger,
   describeError,
   redact,
   type Logger
 } from '../util/index.ts'
-import { parseArgs, type FlagSpec } from './args.ts'
+import { parseArgs } from './args.ts'
+import {
+  CLI_NAMING,
+  COMMANDS,
+  renderHelp,
+  renderMainHelp,
+  specOf,
+  wantsHelp,
+  type CommandName
+} from './help.ts'
 import { SIGIL_VERSION } from '../version.ts'
 
 export interface CliIo {
@@ -64,28 +76,25 @@ function stderrLogger(io: CliIo, verbose: boolean): Logger {
   }
 }
 
-const COMMON: Record<string, FlagSpec> = {
-  output: { kind: 'string', alias: 'o' },
-  verbose: { kind: 'boolean', alias: 'd' },
-  help: { kind: 'boolean', alias: 'h' }
+/** One command's run: its logger, closed when the error is reported. */
+interface Run {
+  io: CliIo
+  logger: Logger
+  verbose: boolean
+  close(): void
 }
 
-function specFor(names: readonly string[]): Record<string, FlagSpec> {
-  const spec: Record<string, FlagSpec> = { ...COMMON }
-  const booleans = new Set([
-    'recursive',
-    'tlog-upload',
-    'allow-http-registry',
-    'insecure-ignore-tlog'
-  ])
-  for (const n of names) {
-    if (n === 'images') continue
-    spec[n] =
-      n === 'annotations'
-        ? { kind: 'multi', alias: 'a' }
-        : { kind: booleans.has(n) ? 'boolean' : 'string' }
-  }
-  return spec
+function startRun(io: CliIo, verbose: boolean, state: RunState): Run {
+  const v = verbose || !!io.env.SIGIL_DEBUG
+  const { logger, close } = closableLogger(stderrLogger(io, v))
+  state.close = close
+  state.verbose = v
+  return { io, logger, verbose: v, close }
+}
+
+interface RunState {
+  close(): void
+  verbose: boolean
 }
 
 function toRaw(parsed: ReturnType<typeof parseArgs>): RawInputs {
@@ -95,28 +104,6 @@ function toRaw(parsed: ReturnType<typeof parseArgs>): RawInputs {
     annotations: (parsed.multi.annotations ?? []).join('\n')
   }
 }
-
-const USAGE = `Usage: sigil <command> [flags]
-
-Commands:
-  sign IMAGE...            sign images (keyless with Sigstore, or --key cosign.key)
-  verify IMAGE...          verify image signatures against an identity or a key
-  verify-blob FILE|DIGEST  verify a Sigstore bundle over a file or sha256:<hex>
-  generate-key-pair        write cosign.key and cosign.pub (password from COSIGN_PASSWORD)
-  version                  print the version
-
-sign flags:   --key F --identity-token T --fulcio-url U --rekor-url U --trusted-root F
-              --timestamp-server-url U --format legacy|bundle|both --recursive -a k=v
-              --tlog-upload=false --signature-repository R --allow-http-registry
-              --registry-username U --registry-password P --concurrency N --retry-budget S
-              --output json
-verify flags: --certificate-identity X | --certificate-identity-regexp R
-              --certificate-oidc-issuer I | --certificate-oidc-issuer-regexp R
-              --certificate-github-workflow-{trigger,sha,name,repository,ref} V
-              --key cosign.pub --trusted-root F --recursive -a k=v --output json
-              --signature-repository R --insecure-ignore-tlog (with --key only)
-verify-blob:  --bundle F plus the verify identity flags or --key
-`
 
 function chooseCliIdentity(
   token: string | undefined,
@@ -145,10 +132,14 @@ function chooseCliIdentity(
   )
 }
 
-async function cmdSign(argv: string[], io: CliIo): Promise<number> {
-  const parsed = parseArgs(argv, specFor(SIGN_INPUTS))
-  const logger = stderrLogger(io, parsed.flags.verbose === 'true')
-  const inputs = await toSignInputs(toRaw(parsed), io.env)
+async function cmdSign(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS.sign))
+  const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
+  const inputs = await toSignInputs(toRaw(parsed), io.env, CLI_NAMING)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'sign needs at least one IMAGE')
   const runtime = prepareRun(inputs, {
@@ -161,7 +152,7 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
     ? undefined
     : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
   const result = await signImages(
-    { ...inputs.options, trust, imagesInputName: 'IMAGE' },
+    { ...inputs.options, trust, imagesInputName: CLI_NAMING.name('images') },
     {
       http: runtime.http,
       logger,
@@ -197,10 +188,24 @@ function checksPerformed(keyMode: boolean, annotations: boolean): string {
   ].join('\n')
 }
 
-async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
-  const parsed = parseArgs(argv, specFor(VERIFY_INPUTS))
-  const logger = stderrLogger(io, parsed.flags.verbose === 'true')
-  const inputs = await toVerifyInputs(toRaw(parsed), io.env, logger)
+function checkOutput(value: string | undefined): void {
+  if (value !== undefined && value !== 'json' && value !== 'text') {
+    throw new InputError(
+      'INPUT_INVALID_OUTPUT',
+      `--output must be text or json, got ${JSON.stringify(value)}`
+    )
+  }
+}
+
+async function cmdVerify(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS.verify))
+  const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
+  checkOutput(parsed.flags.output)
+  const inputs = await toVerifyInputs(toRaw(parsed), io.env, logger, CLI_NAMING)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'verify needs at least one IMAGE')
   const runtime = prepareRun(inputs, {
@@ -210,7 +215,12 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
   })
   const trust = await runtime.trust
   const result = await verifyImages(
-    { ...inputs.options, trust, imagesInputName: 'IMAGE' },
+    {
+      ...inputs.options,
+      trust,
+      imagesInputName: CLI_NAMING.name('images'),
+      nameInput: CLI_NAMING.name
+    },
     { logger, registryFor: runtime.registryFor }
   )
   if (parsed.flags.output === 'json') {
@@ -230,50 +240,72 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
-async function cmdVerifyBlob(argv: string[], io: CliIo): Promise<number> {
-  const spec = {
-    ...specFor(VERIFY_INPUTS),
-    bundle: { kind: 'string' as const }
-  }
-  const parsed = parseArgs(argv, spec)
-  const logger = stderrLogger(io, parsed.flags.verbose === 'true')
+async function cmdVerifyBlob(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS['verify-blob']))
+  const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
+  checkOutput(parsed.flags.output)
   const bundlePath = parsed.flags.bundle
   const subject = parsed.positionals[0]
   if (!bundlePath || !subject || parsed.positionals.length > 1) {
     throw new InputError(
       'USAGE',
-      'usage: sigil verify-blob --bundle F (identity flags | --key PEM) FILE_OR_DIGEST'
+      `usage: ${COMMANDS['verify-blob'].usage} (see sigil verify-blob --help)`
     )
   }
   const inputs = await toVerifyInputs(
     { ...parsed.flags, images: '' },
     io.env,
-    logger
+    logger,
+    CLI_NAMING
   )
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   const bundle = JSON.parse(await readFile(bundlePath, 'utf8')) as unknown
   const artifact = parseDigestArgument(subject) ?? {
     bytes: new Uint8Array(await readFile(subject))
   }
-  const r = await verifyBlob({
-    bundle,
-    artifact,
-    trust,
-    policy: inputs.options.policy,
-    ...(inputs.options.publicKey ? { publicKey: inputs.options.publicKey } : {})
-  })
+  let r
+  try {
+    r = await verifyBlob({
+      bundle,
+      artifact,
+      trust,
+      policy: inputs.options.policy,
+      ...(inputs.options.publicKey
+        ? { publicKey: inputs.options.publicKey }
+        : {})
+    })
+  } catch (e) {
+    // The same verdict, and exit code, as an image whose signatures all fail.
+    if (e instanceof PolicyError || e instanceof VerificationError) {
+      throw new NoMatchingSignaturesError(
+        'NO_MATCHING_SIGNATURES',
+        `the bundle ${bundlePath} is not valid for ${subject} and the policy: ${e.message}`,
+        { cause: e, ...(e.remedy ? { remedy: e.remedy } : {}) }
+      )
+    }
+    throw e
+  }
+  if (parsed.flags.output === 'json')
+    io.stdout(
+      `${JSON.stringify(toVerifyBlobResultJson(r, subject), null, 2)}\n`
+    )
   io.stderr(
     `Verified OK${r.identity ? ` (${r.identity.subjectAlternativeName}, issuer ${r.identity.issuer})` : ''}\n`
   )
   return EXIT.OK
 }
 
-async function cmdGenerateKeyPair(argv: string[], io: CliIo): Promise<number> {
-  const parsed = parseArgs(argv, {
-    ...COMMON,
-    'output-key-prefix': { kind: 'string' },
-    force: { kind: 'boolean', alias: 'f' }
-  })
+async function cmdGenerateKeyPair(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS['generate-key-pair']))
+  startRun(io, parsed.flags.verbose === 'true', state)
   const prefix = parsed.flags['output-key-prefix'] ?? 'cosign'
   const password = io.env.COSIGN_PASSWORD
   if (password === undefined) {
@@ -304,39 +336,70 @@ async function cmdGenerateKeyPair(argv: string[], io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
+async function cmdVersion(argv: string[], io: CliIo): Promise<number> {
+  parseArgs(argv, specOf(COMMANDS.version))
+  io.stdout(`sigil ${SIGIL_VERSION}\n`)
+  return EXIT.OK
+}
+
+const RUNNERS: Record<
+  CommandName,
+  (argv: string[], state: RunState, io: CliIo) => Promise<number>
+> = {
+  sign: cmdSign,
+  verify: cmdVerify,
+  'verify-blob': cmdVerifyBlob,
+  'generate-key-pair': cmdGenerateKeyPair,
+  version: (argv, _state, io) => cmdVersion(argv, io)
+}
+
 export async function runCliWith(
   argv: string[],
   io: CliIo = defaultIo
 ): Promise<number> {
   const [command, ...rest] = argv
+  const state: RunState = { close: () => {}, verbose: !!io.env.SIGIL_DEBUG }
   try {
+    if (command !== undefined && Object.hasOwn(RUNNERS, command)) {
+      const name = command as CommandName
+      if (wantsHelp(rest)) {
+        io.stdout(renderHelp(COMMANDS[name]))
+        return EXIT.OK
+      }
+      return await RUNNERS[name](rest, state, io)
+    }
     switch (command) {
-      case 'sign':
-        return await cmdSign(rest, io)
-      case 'verify':
-        return await cmdVerify(rest, io)
-      case 'verify-blob':
-        return await cmdVerifyBlob(rest, io)
-      case 'generate-key-pair':
-        return await cmdGenerateKeyPair(rest, io)
-      case 'version':
       case '--version':
         io.stdout(`sigil ${SIGIL_VERSION}\n`)
         return EXIT.OK
       case undefined:
       case 'help':
       case '--help':
-      case '-h':
-        io.stdout(USAGE)
-        return command === undefined ? EXIT.USAGE : EXIT.OK
+      case '-h': {
+        const topic = command === 'help' ? rest[0] : undefined
+        if (topic !== undefined && Object.hasOwn(COMMANDS, topic)) {
+          io.stdout(renderHelp(COMMANDS[topic as CommandName]))
+          return EXIT.OK
+        }
+        if (command === undefined) {
+          io.stderr(renderMainHelp())
+          return EXIT.USAGE
+        }
+        io.stdout(renderMainHelp())
+        return EXIT.OK
+      }
       default:
-        io.stderr(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
+        io.stderr(
+          `unknown command ${JSON.stringify(command)}\n\n${renderMainHelp()}`
+        )
         return EXIT.USAGE
     }
   } catch (e) {
+    // Work the failure abandoned may still log: not after the error.
+    state.close()
     const code = e instanceof AppError ? e.code : undefined
     io.stderr(`Error${code ? ` [${code}]` : ''}: ${redact(describeError(e))}\n`)
-    if (io.env.SIGIL_DEBUG) {
+    if (state.verbose) {
       for (const c of causeChain(e).slice(1))
         io.stderr(
           `  caused by: ${redact(c instanceof Error ? c.message : String(c))}\n`

@@ -1,6 +1,13 @@
-// Error code → process exit code, shared by the CLI and the GitLab job so
+// Error code → process exit code: ONE table for every entry point, so
 // scripts can tell "not signed" from "signed by someone else" from "broken".
-// 10/12 follow cosign (cmd/cosign/errors/exit_codes.go).
+// 10/12 follow cosign (cmd/cosign/errors/exit_codes.go). The README's exit
+// code table and `sigil --help` are rendered from EXIT_CODES (a test checks).
+//
+// Entry points: `sigil` (every command) and `sigil-gitlab` (the GitLab jobs)
+// exit with these codes. The GitHub Actions fail the step (the runner shows
+// exit 1) and put the error code in the `::error::` line: `[NO_SIGNATURES_FOUND] …`.
+// `sigil-conformance` speaks the sigstore-conformance protocol: 0 verified,
+// 1 anything else.
 
 export const EXIT = {
   OK: 0,
@@ -9,17 +16,75 @@ export const EXIT = {
   IDENTITY: 3,
   REGISTRY: 4,
   SIGSTORE_SERVICE: 5,
+  KEY_PASSWORD: 6,
   NO_SIGNATURES: 10,
   NO_MATCHING_SIGNATURES: 12
 } as const
 
+export interface ExitCodeRow {
+  exit: number
+  /** When it happens. */
+  meaning: string
+  /** The error codes that map to it (`*` = prefix). */
+  errors: readonly string[]
+}
+
+export const EXIT_CODES: readonly ExitCodeRow[] = [
+  { exit: EXIT.OK, meaning: 'success (also for --help)', errors: [] },
+  {
+    exit: EXIT.FAILURE,
+    meaning:
+      'any other failure (the message says which); sign: images failed for different reasons (SIGN_INCOMPLETE, each listed)',
+    errors: []
+  },
+  {
+    exit: EXIT.USAGE,
+    meaning:
+      'a flag, input or variable is missing or invalid, or the key given is not a usable key',
+    errors: ['USAGE', 'INPUT_*', 'KEY_INVALID', 'KEY_UNSUPPORTED']
+  },
+  {
+    exit: EXIT.IDENTITY,
+    meaning: 'keyless signing has no OIDC identity token',
+    errors: ['IDENTITY_TOKEN_*']
+  },
+  {
+    exit: EXIT.REGISTRY,
+    meaning:
+      'a registry refused or failed a request, or a written signature could not be confirmed in it; sign lists which images were signed and which failed',
+    errors: ['REGISTRY_*']
+  },
+  {
+    exit: EXIT.SIGSTORE_SERVICE,
+    meaning: 'Fulcio, Rekor or the timestamp authority failed',
+    errors: ['FULCIO_*', 'REKOR_*', 'TSA_*']
+  },
+  {
+    exit: EXIT.KEY_PASSWORD,
+    meaning:
+      'the private key could not be decrypted: wrong or missing password',
+    errors: ['KEY_DECRYPTION_FAILED']
+  },
+  {
+    exit: EXIT.NO_SIGNATURES,
+    meaning: 'verify: an image has no signatures at all',
+    errors: ['NO_SIGNATURES_FOUND']
+  },
+  {
+    exit: EXIT.NO_MATCHING_SIGNATURES,
+    meaning:
+      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-blob: the bundle is not',
+    errors: ['NO_MATCHING_SIGNATURES']
+  }
+]
+
 export function exitCodeFor(code: string | undefined): number {
   if (!code) return EXIT.FAILURE
-  if (code === 'NO_SIGNATURES_FOUND') return EXIT.NO_SIGNATURES
-  if (code === 'NO_MATCHING_SIGNATURES') return EXIT.NO_MATCHING_SIGNATURES
-  if (code.startsWith('INPUT_') || code === 'USAGE') return EXIT.USAGE
-  if (code.startsWith('IDENTITY_TOKEN')) return EXIT.IDENTITY
-  if (code.startsWith('REGISTRY_')) return EXIT.REGISTRY
-  if (/^(FULCIO|REKOR|TSA)_/.test(code)) return EXIT.SIGSTORE_SERVICE
+  for (const row of EXIT_CODES) {
+    for (const e of row.errors) {
+      if (e.endsWith('*') ? code.startsWith(e.slice(0, -1)) : code === e)
+        return row.exit
+    }
+  }
   return EXIT.FAILURE
 }

@@ -36,3 +36,4 @@ export {
 export * from './inputs.ts'
 export * from './exit-codes.ts'
 export * from './verify-blob.ts'
+export * from './input-docs.generated.ts'

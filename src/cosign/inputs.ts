@@ -17,6 +17,24 @@ import type { VerifyImagesOptions } from './verify-image.ts'
 /** Raw input values by kebab-case name; '' and undefined mean "not set". */
 export type RawInputs = Record<string, string | undefined>
 
+/**
+ * How the interface in use speaks of an input, so that messages name what
+ * the user typed: the CLI says `--certificate-identity`, the action
+ * `input "certificate-identity"`, GitLab its input and SIGIL_* variable.
+ * Each adapter passes its own; the action's is the default.
+ */
+export interface InputNaming {
+  /** The input as a message names it. */
+  name(input: string): string
+  /** How a remedy shows setting it, e.g. `key: cosign.pub` or `--key cosign.pub`. */
+  set(input: string, value: string): string
+}
+
+export const ACTION_NAMING: InputNaming = {
+  name: n => `input "${n}"`,
+  set: (n, v) => `${n}: ${v}`
+}
+
 export const SIGN_INPUTS = [
   'images',
   'format',
@@ -70,7 +88,8 @@ const val = (raw: RawInputs, name: string): string | undefined => {
 export function parseBoolean(
   raw: RawInputs,
   name: string,
-  dflt: boolean
+  dflt: boolean,
+  naming: InputNaming = ACTION_NAMING
 ): boolean {
   const v = val(raw, name)
   if (v === undefined) return dflt
@@ -78,13 +97,14 @@ export function parseBoolean(
   if (/^(false|False|FALSE)$/.test(v)) return false
   throw new InputError(
     'INPUT_INVALID_BOOLEAN',
-    `input "${name}" must be true or false, got ${JSON.stringify(v)}`
+    `${naming.name(name)} must be true or false, got ${JSON.stringify(v)}`
   )
 }
 
 function parseUrl(
   raw: RawInputs,
   name: string,
+  naming: InputNaming,
   dflt?: string
 ): string | undefined {
   const v = val(raw, name) ?? dflt
@@ -95,55 +115,61 @@ function parseUrl(
   } catch {
     throw new InputError(
       'INPUT_INVALID_URL',
-      `input "${name}" is not a URL: ${JSON.stringify(v)}`
+      `${naming.name(name)} is not a URL: ${JSON.stringify(v)}`
     )
   }
   const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname)
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
     throw new InputError(
       'INPUT_INVALID_URL',
-      `input "${name}" must be an https URL (plain http only for loopback), got ${JSON.stringify(v)}`
+      `${naming.name(name)} must be an https URL (plain http only for loopback), got ${JSON.stringify(v)}`
     )
   }
   return v.replace(/\/+$/, '')
 }
 
-function parseConcurrency(raw: RawInputs): number {
+function parseConcurrency(raw: RawInputs, naming: InputNaming): number {
   const v = val(raw, 'concurrency')
   if (v === undefined) return DEFAULT_CONCURRENCY
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1 || n > 32) {
     throw new InputError(
       'INPUT_INVALID_NUMBER',
-      `input "concurrency" must be a whole number from 1 to 32, got ${JSON.stringify(v)}`
+      `${naming.name('concurrency')} must be a whole number from 1 to 32, got ${JSON.stringify(v)}`
     )
   }
   return n
 }
 
 /** Seconds each service call may keep retrying; undefined = the default. */
-function parseRetryBudgetMs(raw: RawInputs): number | undefined {
+function parseRetryBudgetMs(
+  raw: RawInputs,
+  naming: InputNaming
+): number | undefined {
   const v = val(raw, 'retry-budget')
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isFinite(n) || n < 1 || n > 3600) {
     throw new InputError(
       'INPUT_INVALID_NUMBER',
-      `input "retry-budget" must be a number of seconds from 1 to 3600, got ${JSON.stringify(v)}`
+      `${naming.name('retry-budget')} must be a number of seconds from 1 to 3600, got ${JSON.stringify(v)}`
     )
   }
   return Math.round(n * 1000)
 }
 
 /** `key=value` lines or commas (cosign `-a`). */
-export function parseAnnotations(raw: RawInputs): Record<string, string> {
+export function parseAnnotations(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING
+): Record<string, string> {
   const out: Record<string, string> = {}
   for (const item of parseList(val(raw, 'annotations') ?? '')) {
     const eq = item.indexOf('=')
     if (eq <= 0) {
       throw new InputError(
         'INPUT_INVALID_ANNOTATION',
-        `input "annotations" has ${JSON.stringify(item)}; each entry must be key=value`
+        `${naming.name('annotations')} has ${JSON.stringify(item)}; each entry must be key=value`
       )
     }
     out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim()
@@ -159,7 +185,8 @@ function goBool(v: string | undefined): boolean {
 
 function parseRepository(
   raw: RawInputs,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  naming: InputNaming
 ): string | undefined {
   const v = val(raw, 'signature-repository') ?? env.COSIGN_REPOSITORY?.trim()
   if (!v) return undefined
@@ -170,7 +197,7 @@ function parseRepository(
   ) {
     throw new InputError(
       'INPUT_INVALID_REPOSITORY',
-      `"signature-repository" (or COSIGN_REPOSITORY) must be registry/repository without tag or digest, got ${JSON.stringify(v)}`
+      `${naming.name('signature-repository')} (or COSIGN_REPOSITORY) must be registry/repository without tag or digest, got ${JSON.stringify(v)}`
     )
   }
   return v
@@ -225,13 +252,14 @@ export interface SignInputs {
 
 export async function toSignInputs(
   raw: RawInputs,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  naming: InputNaming = ACTION_NAMING
 ): Promise<SignInputs> {
   const format = (val(raw, 'format') ?? 'legacy') as SignatureFormat
   if (!['legacy', 'bundle', 'both'].includes(format)) {
     throw new InputError(
       'INPUT_INVALID_FORMAT',
-      `input "format" must be legacy, bundle or both, got ${JSON.stringify(format)}`
+      `${naming.name('format')} must be legacy, bundle or both, got ${JSON.stringify(format)}`
     )
   }
   const images = parseList(val(raw, 'images') ?? '')
@@ -241,7 +269,7 @@ export async function toSignInputs(
     const password = raw['key-password'] ?? env.COSIGN_PASSWORD
     registerSecret(password)
     key = {
-      pem: await readKey(keyRef, env, 'input "key"'),
+      pem: await readKey(keyRef, env, naming.name('key')),
       ...(password !== undefined ? { password } : {})
     }
     registerSecret(key.pem)
@@ -250,54 +278,61 @@ export async function toSignInputs(
   if (identityToken && key) {
     throw new InputError(
       'INPUT_CONFLICT',
-      'inputs "key" and "identity-token" are mutually exclusive: a key pair signs without a certificate'
+      `${naming.name('key')} and ${naming.name('identity-token')} are mutually exclusive: a key pair signs without a certificate`
     )
   }
   registerSecret(identityToken)
-  const signatureRepository = parseRepository(raw, env)
-  const timestampServerUrl = parseUrl(raw, 'timestamp-server-url')
+  const signatureRepository = parseRepository(raw, env, naming)
+  const timestampServerUrl = parseUrl(raw, 'timestamp-server-url', naming)
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
   registerSecret(registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
-  const retryBudgetMs = parseRetryBudgetMs(raw)
+  const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
     options: {
       images,
       format,
-      recursive: parseBoolean(raw, 'recursive', false),
-      annotations: parseAnnotations(raw),
+      recursive: parseBoolean(raw, 'recursive', false, naming),
+      annotations: parseAnnotations(raw, naming),
       ...(signatureRepository ? { signatureRepository } : {}),
       ...(goBool(env.COSIGN_DOCKER_MEDIA_TYPES)
         ? { dockerMediaTypes: true }
         : {}),
-      tlogUpload: parseBoolean(raw, 'tlog-upload', true),
+      tlogUpload: parseBoolean(raw, 'tlog-upload', true, naming),
       ...(key ? { key } : {}),
       fulcioUrl:
-        parseUrl(raw, 'fulcio-url', DEFAULT_FULCIO_URL) ?? DEFAULT_FULCIO_URL,
+        parseUrl(raw, 'fulcio-url', naming, DEFAULT_FULCIO_URL) ??
+        DEFAULT_FULCIO_URL,
       rekorUrl:
-        parseUrl(raw, 'rekor-url', DEFAULT_REKOR_URL) ?? DEFAULT_REKOR_URL,
+        parseUrl(raw, 'rekor-url', naming, DEFAULT_REKOR_URL) ??
+        DEFAULT_REKOR_URL,
       ...(timestampServerUrl ? { timestampServerUrl } : {}),
-      concurrency: parseConcurrency(raw),
+      concurrency: parseConcurrency(raw, naming),
       ...(retryBudgetMs ? { retryBudgetMs } : {})
     },
     ...(trustedRootPath ? { trustedRootPath } : {}),
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
-    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false)
+    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
   }
 }
 
 // Patterns RE2 (cosign's regex engine) rejects: backreferences and lookaround.
 const NOT_RE2 = /\\[1-9]|\(\?<?[=!]/
 
-function checkRegexp(name: string, pattern: string, logger: Logger): string {
+function checkRegexp(
+  name: string,
+  pattern: string,
+  logger: Logger,
+  naming: InputNaming
+): string {
   if (NOT_RE2.test(pattern)) {
     throw new InputError(
       'INPUT_INVALID_REGEXP',
-      `input "${name}" uses a backreference or lookaround, which cosign's RE2 engine rejects: ${JSON.stringify(pattern)}`
+      `${naming.name(name)} uses a backreference or lookaround, which cosign's RE2 engine rejects: ${JSON.stringify(pattern)}`
     )
   }
   let re: RegExp
@@ -306,7 +341,7 @@ function checkRegexp(name: string, pattern: string, logger: Logger): string {
   } catch (e) {
     throw new InputError(
       'INPUT_INVALID_REGEXP',
-      `input "${name}" is not a valid regular expression: ${JSON.stringify(pattern)}`,
+      `${naming.name(name)} is not a valid regular expression: ${JSON.stringify(pattern)}`,
       { cause: e }
     )
   }
@@ -319,7 +354,9 @@ function checkRegexp(name: string, pattern: string, logger: Logger): string {
   ]
   if (strangers.some(s => re.test(s))) {
     logger.warn(
-      `input "${name}" ${JSON.stringify(pattern)} is over-broad: it accepts identities from anyone. Anchor it to your organisation, e.g. ^https://github\\.com/ORG/REPO/\\.github/workflows/.+@refs/tags/.+$`
+      name === 'certificate-oidc-issuer-regexp'
+        ? `${naming.name(name)} ${JSON.stringify(pattern)} is over-broad: it accepts tokens from any issuer. Name the issuer instead, e.g. ${naming.set('certificate-oidc-issuer', 'https://token.actions.githubusercontent.com')} (GitHub Actions) or ${naming.set('certificate-oidc-issuer', 'https://gitlab.com')} (GitLab)`
+        : `${naming.name(name)} ${JSON.stringify(pattern)} is over-broad: it accepts identities from anyone. Anchor it to your organisation, e.g. ^https://github\\.com/ORG/REPO/\\.github/workflows/.+@refs/tags/.+$`
     )
   }
   return pattern
@@ -328,18 +365,20 @@ function checkRegexp(name: string, pattern: string, logger: Logger): string {
 function exactOrRegexp(
   raw: RawInputs,
   name: string,
-  logger: Logger
+  logger: Logger,
+  naming: InputNaming
 ): { exact?: string; regexp?: string } | undefined {
   const exact = val(raw, name)
   const regexp = val(raw, `${name}-regexp`)
   if (exact && regexp) {
     throw new InputError(
       'INPUT_CONFLICT',
-      `inputs "${name}" and "${name}-regexp" are mutually exclusive`
+      `${naming.name(name)} and ${naming.name(`${name}-regexp`)} are mutually exclusive`
     )
   }
   if (exact) return { exact }
-  if (regexp) return { regexp: checkRegexp(`${name}-regexp`, regexp, logger) }
+  if (regexp)
+    return { regexp: checkRegexp(`${name}-regexp`, regexp, logger, naming) }
   return undefined
 }
 
@@ -352,20 +391,23 @@ export interface VerifyInputs {
   retryBudgetMs?: number
 }
 
-const IDENTITY_REMEDY = [
-  'Say who must have signed, for example:',
-  '  certificate-identity: https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main',
-  '  certificate-oidc-issuer: https://token.actions.githubusercontent.com',
-  'or, for a key pair: key: cosign.pub'
-].join('\n')
+const identityRemedy = (naming: InputNaming): string =>
+  [
+    'Say who must have signed, for example:',
+    `  ${naming.set('certificate-identity', 'https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main')}`,
+    `  ${naming.set('certificate-oidc-issuer', 'https://token.actions.githubusercontent.com')}`,
+    `or, for a key pair: ${naming.set('key', 'cosign.pub')}`
+  ].join('\n')
 
 export async function toVerifyInputs(
   raw: RawInputs,
   env: NodeJS.ProcessEnv,
-  logger: Logger
+  logger: Logger,
+  naming: InputNaming = ACTION_NAMING
 ): Promise<VerifyInputs> {
-  const identity = exactOrRegexp(raw, 'certificate-identity', logger)
-  const issuer = exactOrRegexp(raw, 'certificate-oidc-issuer', logger)
+  const n = naming.name
+  const identity = exactOrRegexp(raw, 'certificate-identity', logger, naming)
+  const issuer = exactOrRegexp(raw, 'certificate-oidc-issuer', logger, naming)
   const keyRef = val(raw, 'key')
   const githubWorkflow = Object.fromEntries(
     (['trigger', 'sha', 'name', 'repository', 'ref'] as const)
@@ -375,21 +417,26 @@ export async function toVerifyInputs(
   if (keyRef && (identity || issuer)) {
     throw new InputError(
       'INPUT_CONFLICT',
-      'input "key" cannot be combined with certificate-identity / certificate-oidc-issuer: a key pair has no certificate identity'
+      `${n('key')} cannot be combined with ${n('certificate-identity')} / ${n('certificate-oidc-issuer')}: a key pair has no certificate identity`
     )
   }
   if (!keyRef && (!identity || !issuer)) {
     throw new InputError(
       'INPUT_POLICY_REQUIRED',
-      `keyless verification needs both an identity (certificate-identity or certificate-identity-regexp) and an issuer (certificate-oidc-issuer or certificate-oidc-issuer-regexp); ${!identity && !issuer ? 'neither was' : !identity ? 'no identity was' : 'no issuer was'} given. There is no "any signer" default.`,
-      { remedy: IDENTITY_REMEDY }
+      `keyless verification needs both an identity (${n('certificate-identity')} or ${n('certificate-identity-regexp')}) and an issuer (${n('certificate-oidc-issuer')} or ${n('certificate-oidc-issuer-regexp')}); ${!identity && !issuer ? 'neither was' : !identity ? 'no identity was' : 'no issuer was'} given. There is no "any signer" default.`,
+      { remedy: identityRemedy(naming) }
     )
   }
-  const insecureIgnoreTlog = parseBoolean(raw, 'insecure-ignore-tlog', false)
+  const insecureIgnoreTlog = parseBoolean(
+    raw,
+    'insecure-ignore-tlog',
+    false,
+    naming
+  )
   if (insecureIgnoreTlog && !keyRef) {
     throw new InputError(
       'INPUT_CONFLICT',
-      '"insecure-ignore-tlog" is only allowed with "key": keyless certificates expire in minutes and need the log to date the signature'
+      `${n('insecure-ignore-tlog')} is only allowed with ${n('key')}: keyless certificates expire in minutes and need the log to date the signature`
     )
   }
   const policy: VerificationPolicy = {
@@ -397,30 +444,28 @@ export async function toVerifyInputs(
     ...(issuer ? { issuer } : {}),
     ...(Object.keys(githubWorkflow).length ? { githubWorkflow } : {})
   }
-  const signatureRepository = parseRepository(raw, env)
+  const signatureRepository = parseRepository(raw, env, naming)
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
   registerSecret(registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
-  const publicKey = keyRef
-    ? await readKey(keyRef, env, 'input "key"')
-    : undefined
-  const retryBudgetMs = parseRetryBudgetMs(raw)
+  const publicKey = keyRef ? await readKey(keyRef, env, n('key')) : undefined
+  const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
     options: {
       images: parseList(val(raw, 'images') ?? ''),
-      recursive: parseBoolean(raw, 'recursive', false),
-      concurrency: parseConcurrency(raw),
+      recursive: parseBoolean(raw, 'recursive', false, naming),
+      concurrency: parseConcurrency(raw, naming),
       policy,
       ...(publicKey ? { publicKey } : {}),
-      annotations: parseAnnotations(raw),
+      annotations: parseAnnotations(raw, naming),
       ...(signatureRepository ? { signatureRepository } : {}),
       ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
     },
     ...(trustedRootPath ? { trustedRootPath } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
-    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false)
+    allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
   }
 }

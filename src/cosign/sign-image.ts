@@ -301,10 +301,10 @@ async function signImagesNow(
       ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }
-  for (const t of targets) {
-    const named = `${t.ref.registry}/${t.ref.repository}@${t.descriptor.digest}`
-    if (!t.input.endsWith(named)) logger.info(`${t.input} → ${named}`)
-  }
+  // A reference already by digest resolves to itself: nothing to say.
+  for (const t of targets)
+    if (!t.input.endsWith(`@${t.descriptor.digest}`))
+      logger.info(`${t.input} → ${t.repository}@${t.descriptor.digest}`)
   if (options.dockerMediaTypes && options.format !== 'bundle') {
     logger.warn(
       'COSIGN_DOCKER_MEDIA_TYPES is set: new .sig manifests get Docker media types, which podman, skopeo and CRI-O (containers/image) do not read. Unset it unless the registry refuses OCI manifests.'

@@ -29,7 +29,7 @@ export interface ResolveTargetsOptions {
   images: readonly string[]
   recursive: boolean
   concurrency: number
-  /** Input name used in error messages (`images`, `IMAGE`…). */
+  /** The images input as messages name it (`input "images"`, `IMAGE`…). */
   inputName: string
   /** false: a digest reference that is not walked (recursive) is taken as
    * named, without asking the registry (cosign signs digests this way); its
@@ -57,22 +57,19 @@ export function parseReferences(
   if (images.length === 0) {
     throw new InputError(
       'INPUT_NO_IMAGES',
-      `no images given: set "${inputName}" to one or more image references`,
-      { remedy: `e.g. ${inputName}: ghcr.io/org/app@sha256:<digest>` }
+      `no images given: set ${inputName} to one or more image references, e.g. ghcr.io/org/app@sha256:<digest>`
     )
   }
   return images.map(image => {
     try {
       return parseReference(image)
     } catch (e) {
+      // parseReference's message names the reference, why it is invalid and
+      // the shape to use: say only which input it came from.
       throw new InputError(
         'INPUT_INVALID_REFERENCE',
-        `"${inputName}" has an invalid image reference ${JSON.stringify(image)}: ${e instanceof Error ? e.message : String(e)}`,
-        {
-          cause: e,
-          remedy:
-            'Use registry/repository:tag or registry/repository@sha256:<64 hex>.'
-        }
+        `${inputName}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
       )
     }
   })

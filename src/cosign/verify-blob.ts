@@ -82,3 +82,40 @@ export async function verifyBlob(
   }
   return result
 }
+
+/**
+ * A verified blob as JSON-ready data, shaped like one signature of
+ * `verify --output json` (identity, log index) plus what only a bundle over
+ * a blob has: every log entry and verified timestamp.
+ */
+export function toVerifyBlobResultJson(
+  r: VerificationResult,
+  subject: string
+): object {
+  const idx = r.tlogEntries[0]?.logIndex
+  return {
+    ok: true,
+    artifact: subject,
+    ...(r.identity
+      ? {
+          identity: {
+            subject: r.identity.subjectAlternativeName,
+            issuer: r.identity.issuer
+          }
+        }
+      : {}),
+    ...(idx !== undefined ? { logIndex: Number(idx) } : {}),
+    tlogEntries: r.tlogEntries.map(e => ({
+      logIndex: Number(e.logIndex),
+      baseUrl: e.baseUrl,
+      kind: `${e.kind}/${e.version}`,
+      ...(e.integratedTime
+        ? { integratedTime: e.integratedTime.toISOString() }
+        : {})
+    })),
+    timestamps: r.timestamps.map(t => ({
+      source: t.source,
+      time: t.time.toISOString()
+    }))
+  }
+}

@@ -46,6 +46,8 @@ export interface VerifyImagesOptions {
   insecureIgnoreTlog?: boolean
   now?: Date
   imagesInputName?: string
+  /** How messages name an input (the adapter's interface: flag, input, variable). */
+  nameInput?: (input: string) => string
 }
 
 export interface VerifyImagesDeps {
@@ -94,6 +96,32 @@ function specificity(e: AppError): number {
   return 0
 }
 
+interface RejectionReason {
+  reason: string
+  count: number
+  /** The first error with this reason. */
+  error: AppError
+}
+
+/**
+ * The rejections grouped by reason (the message without the log index that
+ * tells signatures apart), most specific first, then most frequent: a
+ * summary names every reason, not only the first signature's.
+ */
+function rejectionReasons(errors: readonly AppError[]): RejectionReason[] {
+  const byReason = new Map<string, RejectionReason>()
+  for (const error of errors) {
+    const reason = error.message.replace(/ \(log index \d+\)/, '')
+    const key = `${error.code}\n${reason}`
+    const r = byReason.get(key)
+    if (r) r.count++
+    else byReason.set(key, { reason, count: 1, error })
+  }
+  return [...byReason.values()].sort(
+    (a, b) => specificity(b.error) - specificity(a.error) || b.count - a.count
+  )
+}
+
 function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e
   return new AppError(
@@ -113,7 +141,8 @@ export async function verifyImages(
       images: options.images,
       recursive: options.recursive,
       concurrency: options.concurrency,
-      inputName: options.imagesInputName ?? 'images'
+      inputName:
+        options.imagesInputName ?? options.nameInput?.('images') ?? 'images'
     },
     deps.registryFor,
     logger
@@ -233,16 +262,26 @@ async function verifyTarget(
       'NO_SIGNATURES_FOUND',
       `no signatures found for ${reference} (looked for bundle referrers and ${legacyWhere})`,
       {
-        remedy:
-          'Sign the image first, or point "signature-repository" at where its signatures are stored.'
+        remedy: `Sign the image first, or point ${options.nameInput?.('signature-repository') ?? '"signature-repository"'} at where its signatures are stored.`
       }
     )
     return base
   }
-  const best = [...errors].sort((a, b) => specificity(b) - specificity(a))[0]
+  const reasons = rejectionReasons(errors)
+  const best = reasons[0]?.error
+  const n = candidates.length
   base.error = new NoMatchingSignaturesError(
     'NO_MATCHING_SIGNATURES',
-    `none of the ${candidates.length} signature(s) of ${reference} is valid for the policy: ${best?.message ?? 'unknown reason'}`,
+    `none of the ${n} signature${n === 1 ? '' : 's'} of ${reference} is valid for the policy: ${
+      reasons.length === 1
+        ? (best?.message ?? 'unknown reason')
+        : reasons
+            .map(
+              r =>
+                `${r.count} signature${r.count === 1 ? '' : 's'}: ${r.reason}`
+            )
+            .join('; ')
+    }`,
     { cause: best, ...(best?.remedy ? { remedy: best.remedy } : {}) }
   )
   return base

@@ -16,6 +16,7 @@ import {
   toVerifyResultJson,
   verificationFailure,
   verifyImages,
+  type InputNaming,
   type RawInputs
 } from '../cosign/index.ts'
 import {
@@ -26,6 +27,7 @@ import {
 import {
   AppError,
   causeChain,
+  closableLogger,
   describeError,
   redact,
   type Logger
@@ -46,6 +48,23 @@ export const GITLAB_ID_TOKEN_REMEDY = [
 /** `images` → `SIGIL_IMAGES`, `tlog-upload` → `SIGIL_TLOG_UPLOAD`. */
 export function variableName(input: string): string {
   return `SIGIL_${input.toUpperCase().replace(/-/g, '_')}`
+}
+
+// Secrets are never component inputs (inputs are visible in the pipeline):
+// the job reads them from masked CI/CD variables.
+const SECRET_INPUTS = new Set([
+  'key-password',
+  'registry-password',
+  'identity-token'
+])
+
+/** GitLab messages name the component input and the job variable it becomes. */
+export const GITLAB_NAMING: InputNaming = {
+  name: n =>
+    SECRET_INPUTS.has(n)
+      ? `variable ${variableName(n)}`
+      : `input "${n}" (${variableName(n)})`,
+  set: (n, v) => `${n}: ${v}`
 }
 
 export function readGitlabInputs(
@@ -133,7 +152,11 @@ async function sign(
   log: Logger,
   out: (s: string) => void
 ): Promise<void> {
-  const inputs = await toSignInputs(readGitlabInputs(SIGN_INPUTS, env), env)
+  const inputs = await toSignInputs(
+    readGitlabInputs(SIGN_INPUTS, env),
+    env,
+    GITLAB_NAMING
+  )
   let identity
   if (!inputs.options.key) {
     if (inputs.identityToken)
@@ -165,7 +188,7 @@ async function sign(
   })
   const trust = runtime.trust
   const result = await signImages(
-    { ...inputs.options, trust },
+    { ...inputs.options, trust, imagesInputName: GITLAB_NAMING.name('images') },
     {
       http: runtime.http,
       logger: log,
@@ -212,7 +235,8 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   const inputs = await toVerifyInputs(
     readGitlabInputs(VERIFY_INPUTS, env),
     env,
-    log
+    log,
+    GITLAB_NAMING
   )
   const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
@@ -221,7 +245,12 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   })
   const trust = await runtime.trust
   const result = await verifyImages(
-    { ...inputs.options, trust },
+    {
+      ...inputs.options,
+      trust,
+      imagesInputName: GITLAB_NAMING.name('images'),
+      nameInput: GITLAB_NAMING.name
+    },
     { logger: log, registryFor: runtime.registryFor }
   )
   const identities = new Set(
@@ -254,9 +283,14 @@ export async function runGitlabWith(
   env: NodeJS.ProcessEnv,
   out: (s: string) => void
 ): Promise<number> {
-  const log = gitlabLogger(
-    out,
-    env.SIGIL_DEBUG === 'true' || env.CI_DEBUG_TRACE === 'true'
+  // Closed when the error is printed: work the failure abandoned (a
+  // certificate request in flight) must not log its identity, or warnings,
+  // after the error line.
+  const { logger: log, close } = closableLogger(
+    gitlabLogger(
+      out,
+      env.SIGIL_DEBUG === 'true' || env.CI_DEBUG_TRACE === 'true'
+    )
   )
   try {
     const command = argv[0]
@@ -269,6 +303,7 @@ export async function runGitlabWith(
       )
     return 0
   } catch (e) {
+    close()
     const code = e instanceof AppError ? e.code : undefined
     out(
       `${ESC}[31mERROR${code ? ` [${code}]` : ''}: ${redact(describeError(e))}${ESC}[0m\n`

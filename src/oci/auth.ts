@@ -95,7 +95,10 @@ export class Authenticator {
   #challenge: Promise<Challenge | undefined> | undefined
   #credentials: Promise<Credentials | undefined> | undefined
   #tokens: CachedToken[] = []
-  readonly #pending = new Map<string, Promise<CachedToken>>()
+  readonly #pending = new Map<
+    string,
+    { scopes: string[]; token: Promise<CachedToken> }
+  >()
 
   constructor(options: AuthenticatorOptions) {
     this.#o = options
@@ -159,17 +162,32 @@ export class Authenticator {
     this.#tokens = this.#tokens.filter(t => t.expiresAt > now)
     const cached = this.#tokens.find(t => covers(t.scopes, scopes))
     if (cached) return `Bearer ${cached.value}`
-    // Parallel requests for the same scopes share one token request.
+    // Parallel requests share one token request: for the same scopes, or
+    // one already under way whose scopes cover these (push,pull ⊇ pull;
+    // should that one be refused, these scopes are asked for on their own).
     const key = [...scopes].sort().join(' ')
-    let pending = this.#pending.get(key)
-    if (!pending) {
-      pending = this.#fetchToken(challenge, scopes, creds).finally(() =>
-        this.#pending.delete(key)
-      )
-      this.#pending.set(key, pending)
-      this.#tokens.push(await pending)
+    const same = this.#pending.get(key)?.token
+    if (same) return `Bearer ${(await same).value}`
+    const wider = [...this.#pending.values()].find(p =>
+      covers(p.scopes, scopes)
+    )?.token
+    const own = (): Promise<CachedToken> => {
+      const existing = this.#pending.get(key)?.token
+      if (existing) return existing
+      const token = this.#fetchToken(challenge, scopes, creds).then(t => {
+        // Cached as it arrives. (Not `this.#tokens.push(await …)`: that
+        // reads the array before the wait, and a concurrent call that prunes
+        // expired tokens replaces it: the token was lost, and every later
+        // request fetched its own.)
+        this.#tokens.push(t)
+        return t
+      })
+      const shared = token.finally(() => this.#pending.delete(key))
+      this.#pending.set(key, { scopes, token: shared })
+      return shared
     }
-    return `Bearer ${(await pending).value}`
+    const token = wider ? await wider.catch(own) : await own()
+    return `Bearer ${token.value}`
   }
 
   /** Learns from a 401: adopts its challenge and forgets tokens that failed.

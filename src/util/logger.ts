@@ -37,3 +37,30 @@ export class MemoryLogger implements Logger {
     return this.lines.map(l => `${l.level}: ${l.message}`).join('\n')
   }
 }
+
+/**
+ * A logger that an adapter closes when it reports the run's failure: work
+ * abandoned by the failure (a certificate request still in flight, a blob
+ * upload) may still log, and those lines must not follow the error — the
+ * error is the last thing a user reads. After `close()`, info and warnings
+ * go to debug, marked as coming after the failure.
+ */
+export function closableLogger(inner: Logger): {
+  logger: Logger
+  close(): void
+} {
+  let closed = false
+  const late = (level: string, m: string): void =>
+    inner.debug(`(after the failure, ${level}) ${m}`)
+  return {
+    logger: {
+      debug: m => inner.debug(m),
+      info: m => (closed ? late('info', m) : inner.info(m)),
+      warn: m => (closed ? late('warning', m) : inner.warn(m)),
+      group: (name, fn) => (closed ? fn() : inner.group(name, fn))
+    },
+    close: () => {
+      closed = true
+    }
+  }
+}

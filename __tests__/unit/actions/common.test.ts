@@ -47,3 +47,34 @@ test('github-token: GITHUB_TOKEN for ghcr.io after explicit and docker login cre
     { username: 'me', password: 'pw' }
   )
 })
+
+test('fail(): warnings so far come before the ::error::, later ones go to debug', async () => {
+  const { fail } = await import('../../../src/actions/common.ts')
+  const { actionsLogger } = await import('../../../src/actions/logger.ts')
+  const { AppError } = await import('../../../src/util/index.ts')
+  const lines: string[] = []
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = (chunk: string | Uint8Array): boolean => {
+    lines.push(String(chunk))
+    return true
+  }
+  const exitCode = process.exitCode
+  try {
+    actionsLogger.warn('before the failure')
+    fail(new AppError('SOMETHING_FAILED', 'it failed'))
+    // Work the failure abandoned, finishing late.
+    actionsLogger.warn('a late warning')
+    actionsLogger.info('certificate identity: https://example/late')
+  } finally {
+    process.stdout.write = write
+    process.exitCode = exitCode
+  }
+  const out = lines.join('')
+  const error = out.indexOf('::error::[SOMETHING_FAILED] it failed')
+  assert.ok(error > out.indexOf('::warning::before the failure'), out)
+  assert.ok(out.indexOf('::warning::before the failure') >= 0, out)
+  const after = out.slice(error)
+  assert.doesNotMatch(after, /::warning::/)
+  assert.doesNotMatch(after, /^certificate identity/m)
+  assert.match(after, /::debug::\(after the failure, warning\) a late warning/)
+})

@@ -135,14 +135,22 @@ describe('runGitlabWith: failures', () => {
 
   for (const [vars, code, message] of [
     [{ SIGIL_FORMAT: 'nope' }, 'INPUT_INVALID_FORMAT', /"format"/],
-    [{ SIGIL_CONCURRENCY: 'x' }, 'INPUT_INVALID_NUMBER', /"concurrency"/],
+    [
+      { SIGIL_CONCURRENCY: 'x' },
+      'INPUT_INVALID_NUMBER',
+      /input "concurrency" \(SIGIL_CONCURRENCY\) must be/
+    ],
     [{ SIGIL_RECURSIVE: 'yes' }, 'INPUT_INVALID_BOOLEAN', /"recursive"/],
     [
       { SIGIL_FULCIO_URL: 'http://fulcio.example' },
       'INPUT_INVALID_URL',
       /"fulcio-url"/
     ],
-    [{ SIGIL_IMAGES: '' }, 'INPUT_NO_IMAGES', /"images"/]
+    [
+      { SIGIL_IMAGES: '' },
+      'INPUT_NO_IMAGES',
+      /set input "images" \(SIGIL_IMAGES\)/
+    ]
   ] as const) {
     test(`sign with ${JSON.stringify(vars)} → 2, [${code}]`, async () => {
       const r = await run(['sign'], {
@@ -210,6 +218,12 @@ async function startMemoryRegistry(): Promise<{
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      // Repositories named slow/… answer late (work still in flight when
+      // another image has already failed the run).
+      if ((req.url ?? '').startsWith('/v2/slow/')) setTimeout(handle, 300)
+      else handle()
+    })
+    const handle = (): void => {
       const url = new URL(req.url ?? '/', 'http://x')
       const body = Buffer.concat(chunks)
       const method = req.method ?? 'GET'
@@ -281,7 +295,7 @@ async function startMemoryRegistry(): Promise<{
         )
       }
       return unknown('NAME_UNKNOWN')
-    })
+    }
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return {
@@ -333,6 +347,8 @@ describe('runGitlabWith: dotenv report and result file', () => {
     })
     assert.equal(r.code, 0, r.out)
     assert.match(r.out, /signed 2 image\(s\)/)
+    // References by digest resolve to themselves: no "X → X" line.
+    assert.doesNotMatch(r.out, / → /)
     const text = readFileSync(dotenvPath, 'utf8')
     const sig = (i: number): string =>
       `${registry.host}/demo/app${i + 1}:${digests[i]!.replace(':', '-')}.sig`
@@ -413,5 +429,68 @@ describe('runGitlabWith: dotenv report and result file', () => {
     })
     assert.equal(r.code, 10, r.out)
     assert.match(r.out, /ERROR \[NO_SIGNATURES_FOUND\]/)
+  })
+
+  test('a wrong key password → 6, KEY_DECRYPTION_FAILED', async () => {
+    const r = await run(['sign'], {
+      SIGIL_IMAGES: refs[0],
+      SIGIL_KEY: 'env://TEST_COSIGN_KEY',
+      TEST_COSIGN_KEY: privateKeyPem,
+      COSIGN_PASSWORD: 'not-pw',
+      SIGIL_TLOG_UPLOAD: 'false'
+    })
+    assert.equal(r.code, 6, r.out)
+    assert.match(r.out, /ERROR \[KEY_DECRYPTION_FAILED\]/)
+  })
+
+  test('verify naming a missing signature-repository: the remedy names the input and its variable', async () => {
+    const r = await run(['verify'], {
+      SIGIL_IMAGES: refs[0],
+      SIGIL_KEY: 'env://TEST_COSIGN_PUB',
+      TEST_COSIGN_PUB: publicKeyPem,
+      SIGIL_INSECURE_IGNORE_TLOG: 'true',
+      SIGIL_SIGNATURE_REPOSITORY: `${registry.host}/demo/elsewhere`,
+      SIGIL_DOTENV: join(tmp, 'elsewhere.env'),
+      SIGIL_RESULT_FILE: join(tmp, 'elsewhere.json')
+    })
+    assert.equal(r.code, 10, r.out)
+    assert.match(
+      r.out,
+      /point input "signature-repository" \(SIGIL_SIGNATURE_REPOSITORY\) at/
+    )
+  })
+
+  test('nothing is logged after the error by work the failure left in flight', async () => {
+    const client = new RegistryClient(registry.host, {
+      http: new HttpClient({ userAgent: 'sigil-test', retries: 0 })
+    })
+    await pushTestImage(client, 'slow/app', 'v1', 'slow')
+    let out = ''
+    const code = await runGitlabWith(
+      ['sign'],
+      {
+        // A tag, whose resolution (slow) ends in a warning, while the key
+        // fails at once (wrong password): the run fails with resolution in
+        // flight.
+        SIGIL_IMAGES: `${registry.host}/slow/app:v1`,
+        SIGIL_KEY: 'env://TEST_COSIGN_KEY',
+        TEST_COSIGN_KEY: privateKeyPem,
+        COSIGN_PASSWORD: 'wrong',
+        SIGIL_TLOG_UPLOAD: 'false'
+      },
+      s => {
+        out += s
+      }
+    )
+    const atReturn = out
+    // Let the slow resolution finish and log what it would.
+    await new Promise(resolve => setTimeout(resolve, 700))
+    assert.equal(code, 6, out)
+    assert.match(atReturn, /ERROR \[KEY_DECRYPTION_FAILED\]/)
+    assert.ok(
+      atReturn.trimEnd().endsWith('(an empty string if it has none).\u001b[0m'),
+      'the error (and its remedy) is the last thing printed'
+    )
+    assert.equal(out, atReturn, 'nothing after the error')
   })
 })

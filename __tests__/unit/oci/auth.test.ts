@@ -341,3 +341,90 @@ test('parallel requests share one token request', async () => {
   await Promise.all([1, 2, 3].map(() => client.resolve('org/app', 'v1')))
   agent.assertNoPendingInterceptors()
 })
+
+test('concurrent uploads and reads: one token request per scope set, cached for later requests', async () => {
+  const agent = new MockAgent()
+  agent.disableNetConnect()
+  const http = new HttpClient({ userAgent: 't', transport: agent, retries: 0 })
+  const client = new RegistryClient('reg.example', {
+    http,
+    credentials: { username: 'u', password: 'p' }
+  })
+  const reg = agent.get(REG)
+  reg
+    .intercept({ path: '/v2/', method: 'GET' })
+    .reply(401, '', { headers: bearer() })
+  const asked: string[] = []
+  agent
+    .get(AUTH)
+    .intercept({ path: p => p.startsWith('/token?'), method: 'GET' })
+    .reply(opts => {
+      const scopes = new URL(String(opts.path), AUTH).searchParams.getAll(
+        'scope'
+      )
+      asked.push(scopes.join(' '))
+      return { statusCode: 200, data: { token: `tok-${asked.length}` } }
+    })
+    .persist()
+  reg
+    .intercept({
+      path: p => p.startsWith('/v2/org/app/blobs/uploads/'),
+      method: 'POST'
+    })
+    .reply(201, '')
+    .persist()
+  reg
+    .intercept({ path: '/v2/org/app/manifests/v1', method: 'HEAD' })
+    .reply(200, '', { headers: headOk })
+    .persist()
+  const upload = (i: number): Promise<unknown> =>
+    client.uploadBlob('org/app', new Uint8Array([i]))
+  // A pull and three pushes at once: the pull's token request is under way
+  // (it does not cover push), the three pushes share one.
+  await Promise.all([client.resolve('org/app', 'v1'), ...[1, 2, 3].map(upload)])
+  assert.deepEqual(asked, [
+    'repository:org/app:pull',
+    'repository:org/app:push,pull'
+  ])
+  // Both tokens were cached: later requests ask for none.
+  await Promise.all([upload(4), upload(5), client.resolve('org/app', 'v1')])
+  assert.equal(asked.length, 2, asked.join(' | '))
+})
+
+test('a pull waits for a push,pull token request already under way', async () => {
+  const agent = new MockAgent()
+  agent.disableNetConnect()
+  const http = new HttpClient({ userAgent: 't', transport: agent, retries: 0 })
+  const client = new RegistryClient('reg.example', {
+    http,
+    credentials: { username: 'u', password: 'p' }
+  })
+  const reg = agent.get(REG)
+  reg
+    .intercept({ path: '/v2/', method: 'GET' })
+    .reply(401, '', { headers: bearer() })
+  let n = 0
+  agent
+    .get(AUTH)
+    .intercept({ path: p => p.startsWith('/token?'), method: 'GET' })
+    .reply(() => ({ statusCode: 200, data: { token: `tok-${++n}` } }))
+    .persist()
+  reg
+    .intercept({
+      path: p => p.startsWith('/v2/org/app/blobs/uploads/'),
+      method: 'POST'
+    })
+    .reply(201, '')
+  reg
+    .intercept({
+      path: '/v2/org/app/manifests/v1',
+      method: 'HEAD',
+      headers: { authorization: 'Bearer tok-1' }
+    })
+    .reply(200, '', { headers: headOk })
+  await Promise.all([
+    client.uploadBlob('org/app', new Uint8Array([1])),
+    client.resolve('org/app', 'v1')
+  ])
+  assert.equal(n, 1)
+})

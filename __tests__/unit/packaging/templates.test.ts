@@ -18,14 +18,9 @@ const SECRET_VARIABLES: Record<string, string> = {
   'registry-password': 'CI_REGISTRY_PASSWORD or SIGIL_REGISTRY_PASSWORD',
   'identity-token': 'SIGSTORE_ID_TOKEN from id_tokens'
 }
-const GITHUB_ONLY = new Set([
-  'github-token',
-  'certificate-github-workflow-trigger',
-  'certificate-github-workflow-sha',
-  'certificate-github-workflow-name',
-  'certificate-github-workflow-repository',
-  'certificate-github-workflow-ref'
-])
+// The certificate-github-workflow-* inputs are not GitHub-only: a GitLab
+// pipeline verifying an image signed on GitHub needs them too.
+const GITHUB_ONLY = new Set(['github-token'])
 
 interface Spec {
   spec: {
@@ -128,4 +123,17 @@ test('format options match the engine', () => {
     'bundle',
     'both'
   ])
+})
+
+test('templates/verify.yml passes the certificate-github-workflow-* inputs to the GitLab entry', () => {
+  const { spec, text } = load('verify')
+  for (const k of ['trigger', 'sha', 'name', 'repository', 'ref']) {
+    const input = `certificate-github-workflow-${k}`
+    assert.ok(input in spec.inputs, `${input} is missing`)
+    assert.ok((VERIFY_INPUTS as readonly string[]).includes(input))
+    assert.match(
+      text,
+      new RegExp(`${variableName(input)}: '\\$\\[\\[ inputs\\.${input} \\]\\]'`)
+    )
+  }
 })

@@ -39,6 +39,8 @@ export interface VerificationPolicy {
 interface CompiledMatcher {
   describe: string
   test(value: string): boolean
+  /** For a regexp: what to say when only an unanchored search matches. */
+  unanchoredHint?(values: readonly string[]): string | undefined
 }
 
 export interface CompiledPolicy {
@@ -77,7 +79,31 @@ function matcher(
       { cause: e }
     )
   }
-  return { describe: `/^(?:${source})$/`, test: v => re.test(v) }
+  // cosign searches with RE2 unanchored; Sigil matches the whole value. When
+  // only the search would have matched, say so and show a whole-value
+  // pattern that accepts what the search accepted.
+  const search = new RegExp(source)
+  const lead = source.startsWith('^') ? '' : '.*'
+  const tail = /(^|[^\\])\$$/.test(source) ? '' : '.*'
+  const body = source.includes('|') ? `(?:${source})` : source
+  return {
+    describe: `/^(?:${source})$/`,
+    test: v => re.test(v),
+    unanchoredHint: values =>
+      values.some(v => search.test(v))
+        ? `; the pattern is matched against the whole value (anchored), and only an unanchored search (cosign's) would match: use ${JSON.stringify(`${lead}${body}${tail}`)} if that is what you mean`
+        : undefined
+  }
+}
+
+// How messages name the extensions cosign's --certificate-github-workflow-*
+// flags check (the others go by their Fulcio name).
+const EXTENSION_LABELS: Partial<Record<FulcioExtensionName, string>> = {
+  githubWorkflowTrigger: 'workflow trigger',
+  githubWorkflowSha: 'workflow commit SHA',
+  githubWorkflowName: 'workflow name',
+  githubWorkflowRepository: 'workflow repository',
+  githubWorkflowRef: 'workflow ref'
 }
 
 /** Validates and compiles a policy once; cached per policy object. */
@@ -151,7 +177,8 @@ export function verifyPolicy(
       throw new PolicyError(
         'POLICY_IDENTITY_MISMATCH',
         `certificate identity mismatch${where}: expected ${policy.identity.describe}, ` +
-          `got ${candidates.length ? candidates.map(c => JSON.stringify(c)).join(', ') : 'no SAN'}`
+          `got ${candidates.length ? candidates.map(c => JSON.stringify(c)).join(', ') : 'no SAN'}` +
+          (policy.identity.unanchoredHint?.(candidates) ?? '')
       )
     }
   }
@@ -161,7 +188,10 @@ export function verifyPolicy(
       throw new PolicyError(
         'POLICY_ISSUER_MISMATCH',
         `certificate OIDC issuer mismatch${where}: expected ${policy.issuer.describe}, ` +
-          `got ${got === undefined ? 'no issuer extension' : JSON.stringify(got)}`
+          `got ${got === undefined ? 'no issuer extension' : JSON.stringify(got)}` +
+          (got === undefined
+            ? ''
+            : (policy.issuer.unanchoredHint?.([got]) ?? ''))
       )
     }
   }
@@ -170,8 +200,8 @@ export function verifyPolicy(
     if (got !== want) {
       throw new PolicyError(
         'POLICY_EXTENSION_MISMATCH',
-        `certificate extension ${name} (${FULCIO_EXTENSION_OIDS[name]}) mismatch${where}: ` +
-          `expected ${JSON.stringify(want)}, got ${got === undefined ? 'none' : JSON.stringify(got)}`
+        `certificate ${EXTENSION_LABELS[name] ?? `extension ${name}`} mismatch${where}: ` +
+          `expected ${JSON.stringify(want)}, got ${got === undefined ? 'none' : JSON.stringify(got)} (${name}, ${FULCIO_EXTENSION_OIDS[name]})`
       )
     }
   }

@@ -152,3 +152,46 @@ test('primarySAN prefers URI, then email, then otherName', () => {
   )
   assert.equal(primarySAN([{ type: 'dns', value: 'd' }]), undefined)
 })
+
+function policyMessage(policy: VerificationPolicy): string {
+  try {
+    verifyPolicy(compilePolicy(policy), cert, signer, 'first', '')
+  } catch (e) {
+    assert.ok(e instanceof PolicyError)
+    return e.message
+  }
+  return assert.fail('should throw')
+}
+
+test('a regexp that only an unanchored search matches: the message says so and shows a whole-value pattern', () => {
+  const m = policyMessage({ identity: { regexp: 'mitr@' } })
+  assert.match(m, /only an unanchored search \(cosign's\) would match/)
+  assert.ok(m.includes('use ".*mitr@.*"'), m)
+  // The suggestion really accepts the identity, anchored.
+  assert.equal(
+    check({ identity: { regexp: '.*mitr@.*' } }),
+    undefined,
+    'the suggested pattern matches'
+  )
+  assert.ok(
+    policyMessage({ identity: { regexp: '^mitr@' } }).includes('use "^mitr@.*"')
+  )
+  assert.ok(
+    policyMessage({ issuer: { regexp: 'github\\.com' } }).includes(
+      'use ".*github\\\\.com.*"'
+    )
+  )
+  // No hint when even a search would not match.
+  assert.doesNotMatch(
+    policyMessage({ identity: { regexp: 'someone@else' } }),
+    /unanchored/
+  )
+})
+
+test('GitHub workflow claims are named as such: "workflow repository … expected … got"', () => {
+  const m = policyMessage({ githubWorkflow: { repository: 'evil/app' } })
+  assert.match(
+    m,
+    /^certificate workflow repository mismatch: expected "evil\/app", got (none|".*") \(githubWorkflowRepository, 1\.3\.6\.1\.4\.1\.57264\.1\.5\)$/
+  )
+})
