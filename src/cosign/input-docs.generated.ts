@@ -66,8 +66,8 @@ export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
     "default": "false"
   },
   "concurrency": {
-    "description": "How many images are signed at once (1-32).",
-    "default": "4"
+    "description": "How many images are signed at once (1-32); each holds at most a few registry requests in flight.",
+    "default": "10"
   },
   "retry-budget": {
     "description": "Seconds each Sigstore or registry call may keep retrying (network errors, 408, 429 with Retry-After, 5xx) before the step fails; raise it to ride out service outages.",
@@ -141,7 +141,7 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
   },
   "concurrency": {
     "description": "How many images are verified at once (1-32).",
-    "default": "4"
+    "default": "10"
   },
   "retry-budget": {
     "description": "Seconds each Sigstore or registry call may keep retrying (network errors, 408, 429 with Retry-After, 5xx) before the step fails; raise it to ride out service outages.",
