@@ -263,7 +263,12 @@ async function cost(w: World, p: Proxies): Promise<CostRow[]> {
   }
   await measure('legacy, fresh image (10 per run)', 10, [], false)
   await measure('legacy, image already signed (10 per run)', 10, [], true)
-  await measure('legacy, 1 fresh image (everything the run sends)', 1, [], false)
+  await measure(
+    'legacy, 1 fresh image (everything the run sends)',
+    1,
+    [],
+    false
+  )
   await measure(
     'bundle, fresh image, fallback index (10 per run)',
     10,
