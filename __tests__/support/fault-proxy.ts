@@ -59,7 +59,8 @@ export interface FaultProxy {
   rules: FaultRule[]
   /** MANIFEST_UNKNOWN for this many reads of a tag after each write to it. */
   lagReads: number
-  /** Requests seen, as `METHOD path` (query dropped), in order. */
+  /** Requests seen, as `METHOD path` (query dropped; ` (authorized)` when
+   * it carried credentials), in order. */
   readonly log: string[]
   readonly faulted: number
   stop(): Promise<void>
@@ -102,7 +103,9 @@ export async function startFaultProxy(
     req.on('end', () => {
       const body = Buffer.concat(chunks)
       const path = (req.url ?? '/').split('?')[0] ?? '/'
-      log.push(`${req.method} ${path}`)
+      log.push(
+        `${req.method} ${path}${req.headers.authorization ? ' (authorized)' : ''}`
+      )
       // A write to a tag starts its lag; reads during the lag see nothing.
       const tag = MANIFEST_TAG.exec(path)
       if (tag && state.lagReads > 0) {
