@@ -4,13 +4,10 @@
 // signed a digest (every legacy layer and bundle referrer verified by
 // @sigstore/verify, its certificate SAN collected).
 import { join } from 'node:path'
-import { listReferrers, type ImageManifest } from '../../src/oci/index.ts'
-import { fromUtf8 } from '../../src/util/index.ts'
+import type { ImageManifest } from '../../src/oci/index.ts'
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts'
-import { legacyLayerAsBundle } from './legacy-bundle.ts'
 import { githubClaims, makeJwt } from './oidc.ts'
-import { verifyWithSigstoreJs } from './oracle.ts'
-import type { World } from './world.ts'
+import { oracleCheckAll, type World } from './world.ts'
 
 export const CLI = join(import.meta.dirname, '../../dist/cli/index.js')
 
@@ -86,29 +83,8 @@ export async function signersOf(
   digest: string
 ): Promise<Signers> {
   const out: Signers = { legacy: [], bundle: [] }
-  const tag = `${digest.replace(':', '-')}.sig`
-  const m = (await w.client.findManifest(repo, tag))?.manifest as
-    ImageManifest | undefined
-  for (const layer of m?.layers ?? []) {
-    const payload = await w.client.getBlob(repo, layer.digest)
-    const r = verifyWithSigstoreJs({
-      trustedRoot: w.stack.trustedRoot,
-      bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
-      artifact: payload
-    })
-    out.legacy.push(r.san ?? '')
-  }
-  const { descriptors } = await listReferrers(w.client, repo, digest)
-  for (const d of descriptors) {
-    const rm = (await w.client.getManifest(repo, d.digest)).manifest as {
-      layers: { digest: string }[]
-    }
-    const bundle = JSON.parse(
-      fromUtf8(await w.client.getBlob(repo, rm.layers[0]!.digest))
-    ) as unknown
-    const r = verifyWithSigstoreJs({ trustedRoot: w.stack.trustedRoot, bundle })
-    out.bundle.push(r.san ?? '')
-  }
+  for (const s of await oracleCheckAll(w, repo, digest, null))
+    out[s.format].push(s.san ?? '')
   return out
 }
 

@@ -141,16 +141,21 @@ export async function readSigManifest(
 /**
  * The independent check of everything signed for `digest`: every legacy
  * `.sig` layer (as cosign makes it a bundle) and every bundle referrer,
- * verified offline by @sigstore/verify for the GitHub identity. Throws on
- * the first one that does not verify.
+ * verified offline by @sigstore/verify, for `expected` (default the GitHub
+ * identity; null: any signer). Throws on the first one that does not
+ * verify; returns each signature's format and SAN.
  */
 export async function oracleCheckAll(
   w: World,
   repo: string,
-  digest: string
+  digest: string,
+  expected: { san: string; issuer: string } | null = {
+    san: GITHUB_SAN,
+    issuer: GITHUB_ISSUER
+  }
 ): Promise<{ format: 'legacy' | 'bundle'; san: string | undefined }[]> {
   const out: { format: 'legacy' | 'bundle'; san: string | undefined }[] = []
-  const expected = { san: GITHUB_SAN, issuer: GITHUB_ISSUER }
+  const policy = expected ?? {}
   const m = await readSigManifest(w, repo, digest)
   for (const layer of m?.layers ?? []) {
     const payload = await w.client.getBlob(repo, layer.digest)
@@ -158,7 +163,7 @@ export async function oracleCheckAll(
       trustedRoot: w.stack.trustedRoot,
       bundle: legacyLayerAsBundle(layer.annotations ?? {}, payload),
       artifact: payload,
-      ...expected
+      ...policy
     })
     out.push({ format: 'legacy', san: r.san })
   }
@@ -173,7 +178,7 @@ export async function oracleCheckAll(
     const r = verifyWithSigstoreJs({
       trustedRoot: w.stack.trustedRoot,
       bundle,
-      ...expected
+      ...policy
     })
     out.push({ format: 'bundle', san: r.san })
   }
