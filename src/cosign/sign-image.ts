@@ -173,7 +173,13 @@ interface Prepared {
 
 function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
-    if (e instanceof AppError && e.message.includes('nothing was pushed'))
+    // Errors that already say what failed (and that nothing was pushed), and
+    // identity-token errors, which are not the service's fault, go as they are.
+    if (
+      e instanceof AppError &&
+      (e.message.includes('nothing was pushed') ||
+        e.code.startsWith('IDENTITY_TOKEN'))
+    )
       throw e
     throw new SignError(
       e instanceof AppError ? e.code : 'SIGN_FAILED',
