@@ -112,8 +112,18 @@ export async function mergeIntoTag<T>(
   // PUT therefore lands its PUT less than staleMs (plus one trip) after ours,
   // and our read, sent settleMs after our PUT's answer plus one trip, comes
   // later: settleMs > staleMs is enough (docs/write-protocol.md). Both grow
-  // with the measured round trip, which also absorbs a busy machine.
-  const staleMs = (): number => Math.max(10, 2 * client.latencyMs())
+  // with the round trip measured on this tag's own reads and writes (a busy
+  // machine or registry shows up there), not with earlier, busier phases.
+  const trips: number[] = []
+  const timed = async <R>(op: Promise<R>): Promise<R> => {
+    const started = Date.now()
+    const r = await op
+    trips.push(Date.now() - started)
+    return r
+  }
+  const rtt = (): number =>
+    trips.length > 0 ? Math.max(...trips.slice(-2)) : client.latencyMs()
+  const staleMs = (): number => Math.max(10, 2 * rtt())
   const settleMs = (): number =>
     Math.round(
       foreignChanges > 0
@@ -122,7 +132,7 @@ export async function mergeIntoTag<T>(
     )
   const read = async (): Promise<Observed> => {
     reads++
-    const found = await client.findManifest(spec.repository, spec.tag)
+    const found = await timed(client.findManifest(spec.repository, spec.tag))
     return { found, at: Date.now() }
   }
   const fail = (why: string): RegistryError =>
@@ -220,15 +230,11 @@ export async function mergeIntoTag<T>(
       now = { found: now.found, at: Date.now() }
     }
     try {
-      const put = await client.putManifest(
-        spec.repository,
-        spec.tag,
-        bytes,
-        mediaType,
-        {
+      const put = await timed(
+        client.putManifest(spec.repository, spec.tag, bytes, mediaType, {
           retry: false,
           ...(now.found?.etag ? { ifMatch: now.found.etag } : {})
-        }
+        })
       )
       writes++
       lastWritten = put.digest
@@ -248,7 +254,11 @@ export async function mergeIntoTag<T>(
       now = await read()
       continue
     }
-    await wait(settleMs())
+    const settle = settleMs()
+    logger.debug(
+      `${where} written; reading it again in ${settle} ms (round trip ${rtt()} ms)`
+    )
+    await wait(settle)
     now = await read()
   }
 }
