@@ -10,6 +10,7 @@ import {
   githubClaims,
   type GitHubOidc
 } from '../support/oidc.ts'
+import { startFaultProxy } from '../support/fault-proxy.ts'
 import { startRegistry, type TestRegistry } from '../support/registry.ts'
 import {
   GITHUB_ISSUER,
@@ -223,6 +224,47 @@ describe('sign action', () => {
       )
     } finally {
       await reg.stop()
+    }
+  })
+
+  test('one image refused: outputs, summary and the error list both images (issue: partial results)', async () => {
+    const proxy = await startFaultProxy(w.registry.url)
+    try {
+      const good = await freshImage(w, 'partial/good')
+      const bad = await freshImage(w, 'partial/bad')
+      proxy.rules = [
+        {
+          method: 'PUT',
+          path: /\/partial\/bad\/manifests\/sha256-/,
+          faults: [{ kind: 'status', status: 400 }]
+        }
+      ]
+      const r = await sign({
+        images: [good, bad]
+          .map(i => `${proxy.host}/${i.repo}@${i.digest}`)
+          .join('\n')
+      })
+      assert.equal(r.exitCode, 1)
+      assert.equal(r.outputs.digests, good.digest)
+      assert.match(
+        r.outputs.failed ?? '',
+        new RegExp(`^${proxy.host}/partial/bad@${bad.digest} REGISTRY_ERROR `)
+      )
+      const result = JSON.parse(r.outputs.result ?? '{}') as {
+        images: { digest: string; status: string }[]
+      }
+      assert.deepEqual(
+        result.images.map(i => [i.digest, i.status]).sort(),
+        [
+          [good.digest, 'signed'],
+          [bad.digest, 'failed']
+        ].sort()
+      )
+      assert.match(r.summary, /1 of 2 images signed/)
+      assert.match(r.summary, /not signed: <code>REGISTRY_ERROR<\/code>/)
+      assert.match(errors(r), /1 of 2 images could not be signed \(1 signed/)
+    } finally {
+      await proxy.stop()
     }
   })
 
