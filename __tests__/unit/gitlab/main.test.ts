@@ -32,6 +32,7 @@ import {
   makeGitLabIdToken,
   makeJwt
 } from '../../support/oidc.ts'
+import { startFaultProxy } from '../../support/fault-proxy.ts'
 import { pushTestImage } from '../../support/registry.ts'
 
 const root = join(import.meta.dirname, '../../..')
@@ -371,6 +372,49 @@ describe('runGitlabWith: dotenv report and result file', () => {
       digests
     )
     assert.ok(!text.includes(privateKeyPem) && !r.out.includes('pw\n'))
+  })
+
+  test('sign: a partial run lists the failed image in SIGIL_FAILED and exits 4', async () => {
+    const proxy = await startFaultProxy(`http://${registry.host}`, {
+      rules: [
+        {
+          method: 'PUT',
+          path: /\/demo\/app2\/manifests\/sha256-/,
+          faults: [{ kind: 'status', status: 400 }]
+        }
+      ]
+    })
+    try {
+      const dotenvPath = join(tmp, 'partial.env')
+      const resultPath = join(tmp, 'partial.json')
+      const viaProxy = refs.map(r => r.replace(registry.host, proxy.host))
+      const r = await run(['sign'], {
+        SIGIL_IMAGES: viaProxy.join('\n'),
+        SIGIL_KEY: 'env://TEST_COSIGN_KEY',
+        TEST_COSIGN_KEY: privateKeyPem,
+        COSIGN_PASSWORD: 'pw',
+        SIGIL_TLOG_UPLOAD: 'false',
+        SIGIL_DOTENV: dotenvPath,
+        SIGIL_RESULT_FILE: resultPath
+      })
+      assert.equal(r.code, 4, r.out)
+      const text = readFileSync(dotenvPath, 'utf8')
+      assert.match(text, new RegExp(`^SIGIL_DIGESTS=${digests[0]}$`, 'm'))
+      assert.match(text, new RegExp(`^SIGIL_FAILED=${viaProxy[1]}$`, 'm'))
+      const result = JSON.parse(readFileSync(resultPath, 'utf8')) as {
+        images: { status: string; error?: { code: string } }[]
+      }
+      assert.deepEqual(
+        result.images.map(i => [i.status, i.error?.code]),
+        [
+          ['signed', undefined],
+          ['failed', 'REGISTRY_ERROR']
+        ]
+      )
+      assert.match(r.out, /1 of 2 images could not be signed/)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   test('verify: SIGIL_VERIFIED lists every verified digest on one line', async () => {
