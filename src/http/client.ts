@@ -200,7 +200,7 @@ export class HttpClient {
           return res
         const retryAfter = parseRetryAfter(res.headers['retry-after'])
         wait = retryAfter ?? this.#backoff(attempt, deadline)
-        if (Date.now() + wait >= deadline) {
+        if (Date.now() + wait + this.#lastAttemptMs() > deadline) {
           this.#logger.debug(
             `HTTP ${method} ${shown}: retry budget spent after ${tried(attempt)}${retryAfter !== undefined ? ` (Retry-After ${seconds(retryAfter)} does not fit in it)` : ''}`
           )
@@ -218,7 +218,7 @@ export class HttpClient {
         const retry =
           (timedOut || isTransientError(e)) &&
           attempt < maxAttempts &&
-          Date.now() + wait < deadline
+          Date.now() + wait + this.#lastAttemptMs() <= deadline
         if (!retry) {
           throw new HttpError(
             timedOut ? 'HTTP_TIMEOUT' : 'HTTP_NETWORK_ERROR',
@@ -237,11 +237,17 @@ export class HttpClient {
     }
   }
 
+  /** Time an attempt needs to be worth making: no retry goes out with less
+   * than this left of the budget (it could only time out). */
+  #lastAttemptMs(): number {
+    return Math.min(LAST_ATTEMPT_MS, this.#budgetMs / 10)
+  }
+
   /** The jittered backoff, shortened so that one last attempt still fits
    * in the budget (a long draw must not end the retries early). */
   #backoff(attempt: number, deadline: number): number {
     const wait = backoffDelay(attempt, this.#backoffBaseMs, this.#backoffMaxMs)
-    const room = deadline - Date.now() - LAST_ATTEMPT_MS
+    const room = deadline - Date.now() - this.#lastAttemptMs()
     return room > 0 ? Math.min(wait, room) : wait
   }
 
