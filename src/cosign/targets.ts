@@ -3,7 +3,7 @@
 // resolve tags once (warning that tags are mutable), walk indexes when
 // recursive, and drop duplicates by repository + digest.
 import {
-  MEDIA_TYPES,
+  isIndexMediaType,
   parseReference,
   repositoryName,
   type Descriptor,
@@ -32,11 +32,6 @@ export interface ResolveTargetsOptions {
   /** Input name used in error messages (`images`, `IMAGE`…). */
   inputName: string
 }
-
-const INDEX_TYPES = new Set<string>([
-  MEDIA_TYPES.OCI_INDEX,
-  MEDIA_TYPES.DOCKER_MANIFEST_LIST
-])
 
 /** Splits a multiline or comma-separated list, docker getInputList style. */
 export function parseList(value: string): string[] {
@@ -83,10 +78,14 @@ export async function resolveTargets(
   const resolved = await mapLimit(refs, options.concurrency, async (ref, i) => {
     const input = options.images[i] ?? ''
     const client = registryFor(ref.registry)
-    const descriptor = await client.resolve(
+    // One GET: the digest is computed from the bytes (checked against a
+    // digest reference) and index-or-manifest is decided from the body, never
+    // from a HEAD Content-Type a registry or proxy could lie in.
+    const fetched = await client.getManifest(
       ref.repository,
       ref.digest ?? ref.tag ?? 'latest'
     )
+    const descriptor = fetched.descriptor
     if (ref.digest && descriptor.digest !== ref.digest) {
       throw new InputError(
         'INPUT_DIGEST_MISMATCH',
@@ -105,9 +104,8 @@ export async function resolveTargets(
       descriptor
     }
     const out = [target]
-    if (options.recursive && INDEX_TYPES.has(descriptor.mediaType)) {
-      const m = await client.getManifest(ref.repository, descriptor.digest)
-      const index = m.manifest as Partial<ImageIndex>
+    if (options.recursive && isIndexMediaType(descriptor.mediaType)) {
+      const index = fetched.manifest as Partial<ImageIndex>
       for (const child of index.manifests ?? []) {
         const p = child.platform
         out.push({

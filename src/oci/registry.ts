@@ -174,48 +174,14 @@ export class RegistryClient {
     this.#auth.setOrigin(secure)
   }
 
-  /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
+  /**
+   * Descriptor of a tag or digest, read from the manifest bytes: GET (by
+   * digest, the bytes checked against it), the digest computed from the bytes
+   * and the index-or-manifest decision taken from the body. A HEAD answer's
+   * Content-Type is never trusted: a registry or proxy could otherwise make
+   * an index look like a single image and skip its platforms.
+   */
   async resolve(repository: string, tagOrDigest: string): Promise<Descriptor> {
-    const url = this.#manifestUrl(repository, tagOrDigest)
-    const res = await this.#send(
-      { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } },
-      [pullScope(repository)]
-    )
-    if (res.status === 401 || res.status === 403)
-      throw await this.#fail(
-        res,
-        'HEAD',
-        'resolve',
-        repository,
-        tagOrDigest,
-        'pull'
-      )
-    if (res.status === 200) {
-      const header = res.headers['docker-content-digest']
-      const mediaType = baseMediaType(res.headers['content-type'])
-      const size = Number(res.headers['content-length'])
-      if (
-        isDigest(tagOrDigest) &&
-        header &&
-        header !== tagOrDigest &&
-        header.startsWith('sha256:')
-      ) {
-        throw new RegistryError(
-          'REGISTRY_DIGEST_MISMATCH',
-          `${this.registry}/${repository}@${tagOrDigest} answered with digest ${header}`
-        )
-      }
-      const digest = isDigest(tagOrDigest) ? tagOrDigest : header
-      if (
-        digest &&
-        isDigest(digest) &&
-        mediaType &&
-        Number.isSafeInteger(size) &&
-        size > 0
-      ) {
-        return { mediaType, size, digest }
-      }
-    }
     return (await this.getManifest(repository, tagOrDigest)).descriptor
   }
 
@@ -600,21 +566,11 @@ export class RegistryClient {
         config?: unknown
       }
     >(res, `manifest ${where}`)
-    const mediaType =
-      typeof json.mediaType === 'string' && json.mediaType
-        ? json.mediaType
-        : baseMediaType(res.headers['content-type'])
-    const valid =
-      json.schemaVersion === 2 &&
-      (isIndexMediaType(mediaType) || Array.isArray(json.manifests)
-        ? Array.isArray(json.manifests) && json.manifests.every(isDescriptor)
-        : isDescriptor(json.config) &&
-          Array.isArray(json.layers) &&
-          json.layers.every(isDescriptor))
-    if (!valid) {
+    const mediaType = manifestMediaType(json, res.headers['content-type'])
+    if (mediaType === undefined) {
       throw new RegistryError(
         'REGISTRY_INVALID_RESPONSE',
-        `manifest ${where} is not a schema 2 image manifest or index (media type "${mediaType}")`
+        `manifest ${where} is not a schema 2 image manifest or index (media type "${typeof json.mediaType === 'string' ? json.mediaType : baseMediaType(res.headers['content-type'])}"); its body alone decides which it is`
       )
     }
     const result: ManifestResult = {
@@ -845,4 +801,39 @@ function isDescriptor(d: unknown): d is Descriptor {
     typeof o.digest === 'string' &&
     typeof o.size === 'number'
   )
+}
+
+/**
+ * The media type of a manifest decided from its body alone: an index has a
+ * `manifests` array of descriptors, an image manifest a `config` descriptor
+ * and a `layers` array; a body that is both, neither, or whose own
+ * `mediaType` says the other kind is invalid (undefined). The Content-Type
+ * header only names the type when the body has none and it agrees with the
+ * body's shape.
+ */
+function manifestMediaType(
+  json: Partial<Manifest> & {
+    manifests?: unknown
+    layers?: unknown
+    config?: unknown
+  },
+  contentType: string | undefined
+): string | undefined {
+  if (json.schemaVersion !== 2) return undefined
+  const index =
+    Array.isArray(json.manifests) && json.manifests.every(isDescriptor)
+  const image =
+    isDescriptor(json.config) &&
+    Array.isArray(json.layers) &&
+    json.layers.every(isDescriptor)
+  if (index === image || (index && json.config !== undefined)) return undefined
+  if (image && json.manifests !== undefined) return undefined
+  const own = json.mediaType
+  if (own !== undefined) {
+    if (typeof own !== 'string' || own === '') return undefined
+    return isIndexMediaType(own) === index ? own : undefined
+  }
+  const header = baseMediaType(contentType)
+  if (header && isIndexMediaType(header) === index) return header
+  return index ? MEDIA_TYPES.OCI_INDEX : MEDIA_TYPES.OCI_MANIFEST
 }
