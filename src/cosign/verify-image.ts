@@ -103,11 +103,18 @@ function toAppError(e: unknown): AppError {
   )
 }
 
+/** Said once per run when the transparency log requirement is off. */
+export const IGNORE_TLOG_WARNING =
+  'insecure-ignore-tlog is set: a signature without a transparency log entry is accepted on the key alone. ' +
+  'Such a signature is not in a public log (nobody can audit that it was made) and nothing proves when it was made; ' +
+  'a log entry that is present is still verified.'
+
 export async function verifyImages(
   options: VerifyImagesOptions,
   deps: VerifyImagesDeps
 ): Promise<VerifyResult> {
   const { logger } = deps
+  if (options.insecureIgnoreTlog) logger.warn(IGNORE_TLOG_WARNING)
   const targets = await resolveTargets(
     {
       images: options.images,
