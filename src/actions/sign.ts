@@ -9,6 +9,7 @@ import {
   PUBLIC_GOOD_SEARCH_URL,
   SIGN_INPUTS,
   StaticIdentityProvider,
+  redact,
   registerSecret,
   signImages,
   toSignInputs,
@@ -80,7 +81,7 @@ function writeOutputs(result: SignResult, rekorUrl: string): void {
   )
   core.setOutput('certificate-identity', result.identity?.subject ?? '')
   core.setOutput('certificate-issuer', result.identity?.issuer ?? '')
-  core.setOutput('result', JSON.stringify({ ...result, rekorUrl }))
+  core.setOutput('result', redact(JSON.stringify({ ...result, rekorUrl })))
 }
 
 async function writeSummary(
@@ -94,19 +95,23 @@ async function writeSummary(
         ? `<a href="${PUBLIC_GOOD_SEARCH_URL}${n}">${n}</a>`
         : String(n)
   const rows = result.images.flatMap(i =>
-    i.signatures.map(s => [
-      { data: i.input },
-      { data: `<code>${i.digest}</code>` },
-      {
-        data: `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
-      },
-      { data: link(s.logIndex) }
-    ])
+    i.signatures.map(s =>
+      [
+        { data: i.input },
+        { data: `<code>${i.digest}</code>` },
+        {
+          data: `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
+        },
+        { data: link(s.logIndex) }
+      ].map(c => ({ data: redact(c.data) }))
+    )
   )
   const s = core.summary.addHeading('Sigil: images signed', 3)
   if (result.identity) {
     s.addRaw(
-      `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`,
+      redact(
+        `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`
+      ),
       true
     )
   } else {

@@ -6,6 +6,7 @@ import { fail, prepareActionRun, readRawInputs } from './common.ts'
 import {
   VERIFY_INPUTS,
   toVerifyInputs,
+  redact,
   toVerifyResultJson,
   verificationFailure,
   verifyImages,
@@ -28,7 +29,7 @@ function writeOutputs(result: VerifyResult): void {
         identities.add(`${c.identity.subject} (${c.identity.issuer})`)
   }
   core.setOutput('identities', [...identities].join('\n'))
-  core.setOutput('result', JSON.stringify(toVerifyResultJson(result)))
+  core.setOutput('result', redact(JSON.stringify(toVerifyResultJson(result))))
 }
 
 async function writeSummary(result: VerifyResult): Promise<void> {
@@ -60,7 +61,7 @@ async function writeSummary(result: VerifyResult): Promise<void> {
               ? 'key'
               : (i.error?.message ?? '')
         }
-      ]
+      ].map(c => ({ data: redact(c.data) }))
     })
   ])
   await s.write()

@@ -169,7 +169,7 @@ async function cmdSign(argv: string[], io: CliIo): Promise<number> {
     }
   )
   if (parsed.flags.output === 'json')
-    io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+    io.stdout(`${redact(JSON.stringify(result, null, 2))}\n`)
   else
     for (const i of result.images)
       for (const s of i.signatures)
@@ -225,7 +225,9 @@ async function cmdVerify(argv: string[], io: CliIo): Promise<number> {
     { logger, registryFor: runtime.registryFor }
   )
   if (parsed.flags.output === 'json') {
-    io.stdout(`${JSON.stringify(toVerifyResultJson(result), null, 2)}\n`)
+    io.stdout(
+      `${redact(JSON.stringify(toVerifyResultJson(result), null, 2))}\n`
+    )
   } else {
     for (const i of result.images.filter(x => x.verified)) {
       const logged = i.candidates.some(c => c.ok && c.logIndex !== undefined)

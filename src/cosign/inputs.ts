@@ -4,7 +4,12 @@
 // module validates them all before any network call.
 import { readFile } from 'node:fs/promises'
 import type { VerificationPolicy } from '../sigstore/index.ts'
-import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import {
+  InputError,
+  registerCredential,
+  registerSecret,
+  type Logger
+} from '../util/index.ts'
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_FULCIO_URL,
@@ -258,7 +263,8 @@ export async function toSignInputs(
   const timestampServerUrl = parseUrl(raw, 'timestamp-server-url')
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
-  registerSecret(registryPassword)
+  if (registryPassword !== undefined)
+    registerCredential(registryUsername ?? '', registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
   const retryBudgetMs = parseRetryBudgetMs(raw)
   return {
@@ -399,7 +405,8 @@ export async function toVerifyInputs(
   const signatureRepository = parseRepository(raw, env)
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
-  registerSecret(registryPassword)
+  if (registryPassword !== undefined)
+    registerCredential(registryUsername ?? '', registryPassword)
   const trustedRootPath = val(raw, 'trusted-root')
   const publicKey = keyRef
     ? await readKey(keyRef, env, 'input "key"')

@@ -16,7 +16,7 @@ import {
   publicGoodTrustMaterial,
   type TrustMaterial
 } from '../sigstore/index.ts'
-import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import { InputError, registerCredential, type Logger } from '../util/index.ts'
 import {
   DEFAULT_RETRIES,
   DEFAULT_RETRY_BUDGET_MS,
@@ -50,7 +50,8 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     budgetMs: o.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS,
     retries: DEFAULT_RETRIES
   })
-  registerSecret(o.registryPassword)
+  if (o.registryPassword !== undefined)
+    registerCredential(o.registryUsername ?? '', o.registryPassword)
   const explicit =
     o.registryUsername !== undefined || o.registryPassword !== undefined
       ? {

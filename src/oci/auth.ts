@@ -8,6 +8,7 @@ import { HttpError } from '../http/index.ts'
 import {
   nullLogger,
   redactUrl,
+  registerSecret,
   toBase64,
   utf8,
   type Logger
@@ -286,6 +287,8 @@ export class Authenticator {
         `the token service of ${this.#o.registry} returned no token`
       )
     }
+    // A registry token is as good as the password for its lifetime.
+    registerSecret(value)
     const seconds =
       typeof body.expires_in === 'number' && body.expires_in > 0
         ? body.expires_in
