@@ -39,6 +39,8 @@ export interface HostileRegistry {
   readonly seen: string[]
   /** Authorization headers echoed back so far. */
   readonly echoed: string[]
+  /** Every Authorization header received (passed through or not). */
+  readonly authorizations: string[]
   stop(): Promise<void>
 }
 
@@ -50,6 +52,7 @@ export async function startHostileRegistry(
   const target = new URL(upstream)
   const seen: string[] = []
   const echoed: string[] = []
+  const authorizations: string[] = []
   const state = { behaviour }
 
   const server: Server = createServer(async (req, res) => {
@@ -57,6 +60,7 @@ export async function startHostileRegistry(
     const path = new URL(req.url ?? '/', 'http://proxy').pathname
     seen.push(`${req.method} ${path}`)
     const authorization = req.headers.authorization
+    if (authorization) authorizations.push(authorization)
     if (b.echoAuthorization?.path.test(path) && authorization) {
       echoed.push(authorization)
       const credential = authorization.replace(/^\S+\s+/, '')
@@ -132,6 +136,7 @@ export async function startHostileRegistry(
     },
     seen,
     echoed,
+    authorizations,
     stop: () =>
       new Promise<void>(resolve => {
         server.closeAllConnections()

@@ -63,7 +63,11 @@ export async function startWorld(
     userAgent: 'sigil-test',
     logger: o.logger ?? nullLogger,
     ...(creds
-      ? { registryUsername: creds.username, registryPassword: creds.password }
+      ? {
+          registryUsername: creds.username,
+          registryPassword: creds.password,
+          registryHost: registry.host
+        }
       : {}),
     env: {},
     ...(o.retryBudgetMs ? { retryBudgetMs: o.retryBudgetMs } : {})

@@ -107,13 +107,15 @@ Commands:
 sign flags:   --key F --identity-token T --fulcio-url U --rekor-url U --trusted-root F
               --timestamp-server-url U --format legacy|bundle|both --recursive -a k=v
               --tlog-upload=false --signature-repository R --allow-http-registry
-              --registry-username U --registry-password P --concurrency N --retry-budget S
-              --output json
+              --registry-username U --registry-password P [--registry HOST]
+              --concurrency N --retry-budget S --output json
 verify flags: --certificate-identity X | --certificate-identity-regexp R
               --certificate-oidc-issuer I | --certificate-oidc-issuer-regexp R
               --certificate-github-workflow-{trigger,sha,name,repository,ref} V
               --key cosign.pub --trusted-root F --recursive -a k=v --output json
               --signature-repository R --insecure-ignore-tlog (with --key only)
+              --registry-username U --registry-password P [--registry HOST]
+registry credentials go to one host: the images' registry, or --registry when they span several
 verify-blob:  --bundle F plus the verify identity flags or --key
 `
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { HttpClient } from '../http/index.ts'
 import {
   RegistryClient,
+  canonicalHost,
   isLoopbackRegistry,
   resolveCredentials,
   type Credentials
@@ -27,9 +28,13 @@ export interface RuntimeOptions {
   userAgent: string
   logger: Logger
   env?: NodeJS.ProcessEnv
-  /** Explicit registry credentials (they apply to every registry of the run). */
+  /**
+   * Explicit registry credentials, sent only to `registryHost`; every other
+   * registry gets its own docker config (or CI) credentials.
+   */
   registryUsername?: string
   registryPassword?: string
+  registryHost?: string
   /** Allow plain HTTP to non-loopback registries. */
   allowHttpRegistry?: boolean
   timeoutMs?: number
@@ -59,6 +64,14 @@ export function createRuntime(o: RuntimeOptions): Runtime {
           password: o.registryPassword ?? ''
         }
       : undefined
+  if (explicit && !o.registryHost) {
+    throw new InputError(
+      'INPUT_REGISTRY_AMBIGUOUS',
+      'registry credentials were given without the registry host they belong to',
+      { remedy: 'Set "registry" (CLI: --registry) to that host.' }
+    )
+  }
+  const boundHost = o.registryHost ? canonicalHost(o.registryHost) : undefined
   const clients = new Map<string, RegistryClient>()
   const registryFor = (registry: string): RegistryClient => {
     let c = clients.get(registry)
@@ -70,7 +83,9 @@ export function createRuntime(o: RuntimeOptions): Runtime {
         allowHttp: o.allowHttpRegistry === true || isLoopbackRegistry(registry),
         credentials: () =>
           (cached ??= resolveCredentials(registry, {
-            ...(explicit ? { explicit } : {}),
+            ...(explicit && canonicalHost(registry) === boundHost
+              ? { explicit }
+              : {}),
             env
           }))
       })
@@ -112,6 +127,7 @@ export interface RunInputs {
   trustedRootPath?: string
   registryUsername?: string
   registryPassword?: string
+  registryHost?: string
   allowHttpRegistry: boolean
   retryBudgetMs?: number
 }
@@ -149,6 +165,9 @@ export function prepareRun(
       : {}),
     ...(inputs.registryPassword !== undefined
       ? { registryPassword: inputs.registryPassword }
+      : {}),
+    ...(inputs.registryHost !== undefined
+      ? { registryHost: inputs.registryHost }
       : {}),
     allowHttpRegistry: inputs.allowHttpRegistry,
     ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
