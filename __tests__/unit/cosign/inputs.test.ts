@@ -170,10 +170,15 @@ test('explicit registry credentials are bound to one host', async () => {
       ...key,
       images: 'ghcr.io/a/b:v1\nghcr.io/c/d:v2'
     },
-    {}
+    {},
+    new MemoryLogger()
   )
   assert.equal(one.registryHost, 'ghcr.io')
-  const hub = await toVerifyInputs({ ...creds, ...key, images: 'alpine' }, {})
+  const hub = await toVerifyInputs(
+    { ...creds, ...key, images: 'alpine' },
+    {},
+    new MemoryLogger()
+  )
   assert.equal(hub.registryHost, 'index.docker.io')
   await assert.rejects(
     toVerifyInputs(
@@ -183,7 +188,8 @@ test('explicit registry credentials are bound to one host', async () => {
         images: 'ghcr.io/a/b:v1',
         'signature-repository': 'quay.io/org/sigs'
       },
-      {}
+      {},
+      new MemoryLogger()
     ),
     { name: 'InputError', code: 'INPUT_REGISTRY_AMBIGUOUS' }
   )
@@ -194,20 +200,30 @@ test('explicit registry credentials are bound to one host', async () => {
       images: 'ghcr.io/a/b:v1\nquay.io/c/d:v2',
       registry: 'quay.io'
     },
-    {}
+    {},
+    new MemoryLogger()
   )
   assert.equal(named.registryHost, 'quay.io')
   await assert.rejects(
-    toVerifyInputs({ ...key, images: 'ghcr.io/a/b', registry: 'ghcr.io' }, {}),
+    toVerifyInputs(
+      { ...key, images: 'ghcr.io/a/b', registry: 'ghcr.io' },
+      {},
+      new MemoryLogger()
+    ),
     { name: 'InputError', code: 'INPUT_CONFLICT' }
   )
   await assert.rejects(
     toVerifyInputs(
       { ...creds, ...key, images: 'ghcr.io/a/b', registry: 'ghcr.io/x' },
-      {}
+      {},
+      new MemoryLogger()
     ),
     { name: 'InputError', code: 'INPUT_INVALID_REGISTRY' }
   )
-  const none = await toVerifyInputs({ ...key, images: 'ghcr.io/a/b' }, {})
+  const none = await toVerifyInputs(
+    { ...key, images: 'ghcr.io/a/b' },
+    {},
+    new MemoryLogger()
+  )
   assert.equal(none.registryHost, undefined)
 })
