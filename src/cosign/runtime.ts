@@ -29,8 +29,9 @@ export interface RuntimeOptions {
   logger: Logger
   env?: NodeJS.ProcessEnv
   /**
-   * Explicit registry credentials, sent only to `registryHost`; every other
-   * registry gets its own docker config (or CI) credentials.
+   * Explicit registry credentials, sent only to `registryHost` (nowhere
+   * without it); every other registry gets its own docker config (or CI)
+   * credentials.
    */
   registryUsername?: string
   registryPassword?: string
@@ -64,13 +65,6 @@ export function createRuntime(o: RuntimeOptions): Runtime {
           password: o.registryPassword ?? ''
         }
       : undefined
-  if (explicit && !o.registryHost) {
-    throw new InputError(
-      'INPUT_REGISTRY_AMBIGUOUS',
-      'registry credentials were given without the registry host they belong to',
-      { remedy: 'Set "registry" (CLI: --registry) to that host.' }
-    )
-  }
   const boundHost = o.registryHost ? canonicalHost(o.registryHost) : undefined
   const clients = new Map<string, RegistryClient>()
   const registryFor = (registry: string): RegistryClient => {
