@@ -56,6 +56,7 @@ import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
 import {
   parseReferences,
+  checkPushAccess,
   resolveTargets,
   signatureLocator,
   type ImageTarget
@@ -190,7 +191,15 @@ export async function signImages(
   // parallel: references are parsed first (a typo fails before any network
   // call); the certificate request overlaps the registry round trips.
   const inputName = rawOptions.imagesInputName ?? 'images'
-  parseReferences(rawOptions.images, inputName)
+  // Push permission on every signature repository is settled before the
+  // certificate request (keyless) and before any Rekor entry (both modes).
+  const pushAllowed = checkPushAccess(
+    parseReferences(rawOptions.images, inputName),
+    rawOptions.signatureRepository,
+    deps.registryFor,
+    rawOptions.concurrency
+  )
+  pushAllowed.catch(() => {})
   const getSigner = async (): Promise<RunSigner> => {
     if (rawOptions.key) {
       const s = await createKeyPairSigner(
@@ -211,7 +220,8 @@ export async function signImages(
         http: deps.http,
         identity: deps.identity,
         logger,
-        now
+        now,
+        beforeCertificate: pushAllowed
       })
     )
   }
@@ -237,7 +247,8 @@ export async function signImages(
           // signature is logged and verified).
           if (rawOptions.format !== 'bundle') void stageLegacyBlobs(targets)
           return targets
-        })
+        }),
+        pushAllowed
       ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }

@@ -139,6 +139,29 @@ export async function resolveTargets(
   return targets
 }
 
+/**
+ * Push permission on every repository the run will write signatures to
+ * (signature-repository, else each image's own), known from the parsed
+ * references alone, so it can be checked before anything public happens.
+ */
+export async function checkPushAccess(
+  refs: readonly Reference[],
+  signatureRepository: string | undefined,
+  registryFor: (registry: string) => RegistryClient,
+  concurrency: number
+): Promise<void> {
+  const repos = new Map<string, { registry: string; repository: string }>()
+  for (const ref of refs) {
+    const at = signatureRepository
+      ? signatureLocator(signatureRepository)({ ref } as ImageTarget)
+      : { registry: ref.registry, repository: ref.repository }
+    repos.set(`${at.registry}/${at.repository}`, at)
+  }
+  await mapLimit([...repos.values()], concurrency, r =>
+    registryFor(r.registry).checkPush(r.repository)
+  )
+}
+
 export interface SignatureRepository {
   registry: string
   repository: string

@@ -137,6 +137,11 @@ export class Authenticator {
     this.#challenge ??= Promise.resolve(this.#challengeOf(res))
   }
 
+  /** The registry's challenge (pinging once); undefined for an open registry. */
+  challenge(): Promise<Challenge | undefined> {
+    return (this.#challenge ??= this.#ping())
+  }
+
   credentials(): Promise<Credentials | undefined> {
     const c = this.#o.credentials
     this.#credentials ??= typeof c === 'function' ? c() : Promise.resolve(c)

@@ -185,6 +185,48 @@ export class RegistryClient {
     return (await this.getManifest(repository, tagOrDigest)).descriptor
   }
 
+  /**
+   * Fails unless this client may push to `repository`; asked before anything
+   * public happens. An open registry (no challenge) costs nothing. Otherwise
+   * a blob upload is started with the push scope (the token the writes then
+   * reuse) and cancelled at once: 401/403 is REGISTRY_DENIED or
+   * REGISTRY_UNAUTHORIZED with the permission remedy.
+   */
+  async checkPush(repository: string): Promise<void> {
+    this.#checkRepository(repository)
+    if (this.#probeScheme) await (this.#schemeSettled ??= this.#settleScheme())
+    if (!(await this.#auth.challenge())) return
+    const scopes = [pushScope(repository)]
+    const res = await this.#send(
+      {
+        method: 'POST',
+        url: `${this.origin}/v2/${repository}/blobs/uploads/`,
+        retrySafe: true
+      },
+      scopes
+    )
+    if (res.status !== 202)
+      throw await this.#fail(
+        res,
+        'POST',
+        'push to',
+        repository,
+        undefined,
+        'push',
+        'REGISTRY_NAME_UNKNOWN'
+      )
+    const location = res.headers.location
+    if (!location) return
+    try {
+      await this.#send(
+        { method: 'DELETE', url: new URL(location, this.origin) },
+        scopes
+      )
+    } catch {
+      // an abandoned upload session expires on its own
+    }
+  }
+
   /** The manifest bytes, parsed, with a descriptor computed from the bytes. */
   async getManifest(
     repository: string,
