@@ -318,6 +318,80 @@ describe('keyless signing', () => {
     assert.equal(v.images[0]?.candidates.filter(c => c.ok).length, 2)
   })
 
+  test('every observer time must fall inside the certificate validity: one inside, one outside is rejected', async () => {
+    const { createHash, generateKeyPairSync } = await import('node:crypto')
+    const { initializeTSA } = await import('@sigstore/mock')
+    const { parseTrustedRoot } = await import('../../src/sigstore/index.ts')
+    const { parseBundle } = await import('../../src/sigstore/bundle/index.ts')
+    const { toSignedEntity, verifySignedEntity } =
+      await import('../../src/sigstore/verify/index.ts')
+    const img = await freshImage(w)
+    await signImages(signOpts([img.ref], { format: 'bundle' }), deps())
+    const { listReferrers } = await import('../../src/oci/index.ts')
+    const { descriptors } = await listReferrers(w.client, img.repo, img.digest)
+    const rm = (await w.client.getManifest(img.repo, descriptors[0]!.digest))
+      .manifest as { layers: { digest: string }[] }
+    const bundle = JSON.parse(
+      new TextDecoder().decode(
+        await w.client.getBlob(img.repo, rm.layers[0]!.digest)
+      )
+    )
+    const sig = fromBase64(bundle.dsseEnvelope.signatures[0].sig)
+    const b64 = (b: ArrayBufferView): string =>
+      toBase64(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
+    const policy = {
+      identity: { exact: GITHUB_SAN },
+      issuer: { exact: GITHUB_ISSUER }
+    }
+    const withTimestampAt = async (clock: Date) => {
+      const tsa = await initializeTSA(
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+        clock
+      )
+      const token = await tsa.timestamp({
+        artifactHash: createHash('sha256').update(sig).digest(),
+        hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
+        nonce: 7,
+        policyOID: '1.2.3.4',
+        certReq: true
+      })
+      const b = structuredClone(bundle)
+      b.verificationMaterial.timestampVerificationData = {
+        rfc3161Timestamps: [{ signedTimestamp: b64(token) }]
+      }
+      const trust = parseTrustedRoot({
+        ...w.stack.trustedRoot,
+        timestampAuthorities: [
+          {
+            subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+            certChain: {
+              certificates: [
+                { rawBytes: b64(tsa.intCertificate) },
+                { rawBytes: b64(tsa.rootCertificate) }
+              ]
+            },
+            validFor: { start: new Date(Date.now() - 86_400_000).toISOString() }
+          }
+        ]
+      })
+      return () =>
+        verifySignedEntity(toSignedEntity(parseBundle(b)), { trust, policy })
+    }
+    // The log's integrated time is inside; a signed timestamp now is too.
+    const inside = (await withTimestampAt(new Date()))()
+    assert.equal(inside.timestamps.length, 2)
+    // A signed timestamp an hour later is outside the 10-minute certificate.
+    const outside = await withTimestampAt(new Date(Date.now() + 3_600_000))
+    assert.throws(outside, (e: unknown) => {
+      assert.equal(
+        (e as { code?: string }).code,
+        'CERTIFICATE_EXPIRED_AT_SIGNING'
+      )
+      assert.match((e as Error).message, /signed timestamp/)
+      return true
+    })
+  })
+
   test('private Sigstore without a CT log: no SCT required; a foreign CT log is refused', async () => {
     const { parseTrustedRoot } = await import('../../src/sigstore/index.ts')
     const noCt = parseTrustedRoot({ ...w.stack.trustedRoot, ctlogs: [] })
