@@ -377,8 +377,9 @@ describe('keyless signing', () => {
       return () =>
         verifySignedEntity(toSignedEntity(parseBundle(b)), { trust, policy })
     }
-    // The log's integrated time is inside; a signed timestamp now is too.
-    const inside = (await withTimestampAt(new Date()))()
+    // The log's integrated time is inside; a signed timestamp 2 s from now
+    // is too (the mock TSA's certificates start when it is created).
+    const inside = (await withTimestampAt(new Date(Date.now() + 2000)))()
     assert.equal(inside.timestamps.length, 2)
     // A signed timestamp an hour later is outside the 10-minute certificate.
     const outside = await withTimestampAt(new Date(Date.now() + 3_600_000))
