@@ -7,7 +7,13 @@
 // protos/sigstore_trustroot.proto).
 
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { AppError, fromBase64, isBase64, toBase64 } from '../../util/index.ts'
+import {
+  AppError,
+  fromBase64,
+  isBase64,
+  toBase64,
+  isObject
+} from '../../util/index.ts'
 import {
   isSignedBy,
   parseCertificate,
@@ -87,9 +93,6 @@ export function inWindow(w: ValidityWindow, t: number): boolean {
 }
 
 type Json = Record<string, unknown>
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Validates and converts a parsed trusted_root.json. As in protobuf JSON, a
