@@ -201,6 +201,61 @@ describe('sigil CLI', () => {
     assert.match(none.stderr, /NO_SIGNATURES_FOUND/)
   })
 
+  test('--insecure-ignore-tlog says what was and was not checked, and warns', async () => {
+    const dir = join(w.tmp, 'ignore-tlog')
+    mkdirSync(dir)
+    const pw = { COSIGN_PASSWORD: '' }
+    await execNode(CLI, ['generate-key-pair'], { env: env(pw), cwd: dir })
+    const sign = (ref: string, upload: boolean) =>
+      execNode(
+        CLI,
+        [
+          'sign',
+          '--key',
+          join(dir, 'cosign.key'),
+          ...sigstore(),
+          ...reg(),
+          `--tlog-upload=${upload}`,
+          ref
+        ],
+        { env: env(pw) }
+      )
+    const verify = (ref: string) =>
+      execNode(
+        CLI,
+        [
+          'verify',
+          '--key',
+          join(dir, 'cosign.pub'),
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          '--insecure-ignore-tlog',
+          ...reg(),
+          ref
+        ],
+        { env: env() }
+      )
+    const unlogged = await freshImage(w)
+    assert.equal((await sign(unlogged.ref, false)).code, 0)
+    const v1 = await verify(unlogged.ref)
+    assert.equal(v1.code, 0, v1.stderr)
+    assert.match(v1.stderr, /insecure-ignore-tlog is set/)
+    assert.match(v1.stderr, /not in a public log/)
+    assert.match(v1.stderr, /The transparency log was NOT checked/)
+    assert.doesNotMatch(v1.stderr, /verified offline/)
+
+    const logged = await freshImage(w)
+    assert.equal((await sign(logged.ref, true)).code, 0)
+    const v2 = await verify(logged.ref)
+    assert.equal(v2.code, 0, v2.stderr)
+    assert.match(v2.stderr, /insecure-ignore-tlog is set/)
+    assert.match(
+      v2.stderr,
+      /The transparency log entry of the signature was verified offline/
+    )
+    assert.doesNotMatch(v2.stderr, /NOT checked/)
+  })
+
   test('keyless from SIGSTORE_ID_TOKEN, JSON output, identity policy required', async () => {
     const img = await freshImage(w)
     const sign = await execNode(

@@ -334,7 +334,7 @@ describe('durability', () => {
       .slice(from)
       .filter(
         l =>
-          l.startsWith('HEAD ') &&
+          l.startsWith('GET ') &&
           l.includes('/manifests/t') &&
           l.endsWith('(authorized)')
       )

@@ -178,12 +178,14 @@ describe('Sigstore stack + sigstore-js (GitHub-shaped identity)', () => {
       issuer: GITHUB_ISSUER
     })
     assert.equal(ok.san, GITHUB_SAN)
-    assert.throws(() =>
-      verifyWithSigstoreJs({
-        trustedRoot: stack.trustedRoot,
-        bundle,
-        artifact: Buffer.from('tampered')
-      })
+    assert.throws(
+      () =>
+        verifyWithSigstoreJs({
+          trustedRoot: stack.trustedRoot,
+          bundle,
+          artifact: Buffer.from('tampered')
+        }),
+      { name: 'VerificationError', code: 'SIGNATURE_ERROR' }
     )
     const dsse = await attest(
       Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}'),
@@ -333,12 +335,14 @@ describe('Sigstore stack + sigstore-js (GitHub-shaped identity)', () => {
     forged.verificationMaterial.tlogEntries[0]!.integratedTime = String(
       Number(back.integratedTime) + 1
     )
-    assert.throws(() =>
-      verifyWithSigstoreJs({
-        trustedRoot: stack.trustedRoot,
-        bundle: forged,
-        artifact
-      })
+    assert.throws(
+      () =>
+        verifyWithSigstoreJs({
+          trustedRoot: stack.trustedRoot,
+          bundle: forged,
+          artifact
+        }),
+      { name: 'VerificationError', code: 'TLOG_INCLUSION_PROMISE_ERROR' }
     )
   })
 
@@ -378,13 +382,15 @@ describe('Sigstore stack + sigstore-js (GitHub-shaped identity)', () => {
       publicKeyPem
     })
     const other = generateEphemeralKey().publicKeyPem
-    assert.throws(() =>
-      verifyWithSigstoreJs({
-        trustedRoot: stack.trustedRoot,
-        bundle,
-        artifact,
-        publicKeyPem: other
-      })
+    assert.throws(
+      () =>
+        verifyWithSigstoreJs({
+          trustedRoot: stack.trustedRoot,
+          bundle,
+          artifact,
+          publicKeyPem: other
+        }),
+      { name: 'VerificationError', code: 'SIGNATURE_ERROR' }
     )
   })
 })

@@ -63,7 +63,11 @@ export async function startWorld(
     userAgent: 'sigil-test',
     logger: o.logger ?? nullLogger,
     ...(creds
-      ? { registryUsername: creds.username, registryPassword: creds.password }
+      ? {
+          registryUsername: creds.username,
+          registryPassword: creds.password,
+          registryHost: registry.host
+        }
       : {}),
     env: {},
     ...(o.retryBudgetMs ? { retryBudgetMs: o.retryBudgetMs } : {})
@@ -239,13 +243,27 @@ export function opensslVerify(
   writeFileSync(d, data)
   writeFileSync(s, sig)
   try {
-    execFileSync(
+    const out = execFileSync(
       'openssl',
       ['dgst', '-sha256', '-verify', pubPath, '-signature', s, d],
-      { stdio: 'pipe' }
+      { stdio: 'pipe', encoding: 'utf8' }
     )
+    if (!out.includes('Verified OK'))
+      throw new Error(`openssl said neither OK nor failure: ${out}`)
     return true
-  } catch {
-    return false
+  } catch (e) {
+    // Only openssl's own verdict is "invalid": exit 1 with
+    // "Verification failure". A missing or crashing openssl is an error, so
+    // a negative check cannot pass without openssl having judged.
+    const r = e as { status?: number; stdout?: unknown; code?: string }
+    if (
+      r.status === 1 &&
+      String(r.stdout ?? '').includes('Verification failure')
+    )
+      return false
+    throw new Error(
+      `openssl could not judge the signature (${r.code ?? `exit ${r.status ?? '?'}`}): ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
   }
 }

@@ -1,7 +1,11 @@
 // Logger → GitHub workflow commands (debug lines only show with step debug on;
 // warnings become annotations; groups fold in the log).
 import * as core from '@actions/core'
-import { closableLogger, redact, type Logger } from '../util/index.ts'
+import { closableLogger, onSecret, redact, type Logger } from '../util/index.ts'
+
+// Every secret form registered in the run (passwords, user:password in
+// base64, tokens, key lines) is masked by the runner too.
+onSecret(value => core.setSecret(value))
 
 const closable = closableLogger({
   debug: m => core.debug(redact(m)),

@@ -11,6 +11,7 @@ import {
   PUBLIC_GOOD_SEARCH_URL,
   SIGN_INPUTS,
   StaticIdentityProvider,
+  redact,
   signImages,
   signingFailure,
   toSignInputs,
@@ -101,7 +102,7 @@ function writeOutputs(result: SignResult, rekorUrl: string): void {
   )
   core.setOutput('certificate-identity', result.identity?.subject ?? '')
   core.setOutput('certificate-issuer', result.identity?.issuer ?? '')
-  core.setOutput('result', JSON.stringify({ ...result, rekorUrl }))
+  core.setOutput('result', redact(JSON.stringify({ ...result, rekorUrl })))
 }
 
 const escapeHtml = (s: string): string =>
@@ -123,17 +124,19 @@ async function writeSummary(
         ? '✅ signed'
         : `❌ not signed: <code>${i.error?.code ?? ''}</code> ${escapeHtml(i.error?.message ?? '')}`
     const sigs = i.signatures.length > 0 ? i.signatures : [undefined]
-    return sigs.map(s => [
-      { data: i.input },
-      { data: `<code>${i.digest}</code>` },
-      { data: status },
-      {
-        data: s
-          ? `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
-          : '—'
-      },
-      { data: link(s?.logIndex) }
-    ])
+    return sigs.map(s =>
+      [
+        { data: i.input },
+        { data: `<code>${i.digest}</code>` },
+        { data: status },
+        {
+          data: s
+            ? `${s.format}: <code>${s.location}</code>${s.duplicate ? ' (already present)' : ''}`
+            : '—'
+        },
+        { data: link(s?.logIndex) }
+      ].map(c => ({ data: redact(c.data) }))
+    )
   })
   const signed = result.images.filter(i => i.status === 'signed').length
   const s = core.summary.addHeading(
@@ -144,7 +147,9 @@ async function writeSummary(
   )
   if (result.identity) {
     s.addRaw(
-      `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`,
+      redact(
+        `Signed as <code>${result.identity.subject}</code> (issuer <code>${result.identity.issuer}</code>)`
+      ),
       true
     )
   } else {

@@ -7,6 +7,7 @@ import {
   ACTION_NAMING,
   VERIFY_INPUTS,
   toVerifyInputs,
+  redact,
   toVerifyResultJson,
   verificationFailure,
   verifyImages,
@@ -29,7 +30,7 @@ function writeOutputs(result: VerifyResult): void {
         identities.add(`${c.identity.subject} (${c.identity.issuer})`)
   }
   core.setOutput('identities', [...identities].join('\n'))
-  core.setOutput('result', JSON.stringify(toVerifyResultJson(result)))
+  core.setOutput('result', redact(JSON.stringify(toVerifyResultJson(result))))
 }
 
 async function writeSummary(result: VerifyResult): Promise<void> {
@@ -61,7 +62,7 @@ async function writeSummary(result: VerifyResult): Promise<void> {
               ? 'key'
               : (i.error?.message ?? '')
         }
-      ]
+      ].map(c => ({ data: redact(c.data) }))
     })
   ])
   await s.write()

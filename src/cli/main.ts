@@ -161,7 +161,7 @@ async function cmdSign(
     }
   )
   if (parsed.flags.output === 'json')
-    io.stdout(`${JSON.stringify(result, null, 2)}\n`)
+    io.stdout(`${redact(JSON.stringify(result, null, 2))}\n`)
   else
     for (const i of result.images) {
       for (const s of i.signatures)
@@ -176,12 +176,29 @@ async function cmdSign(
   return EXIT.OK
 }
 
-function checksPerformed(keyMode: boolean, annotations: boolean): string {
+/**
+ * What was checked, cosign's wording. With --insecure-ignore-tlog the log
+ * line says whether the accepted signature had a log entry (verified) or not
+ * (not checked: not in a public log).
+ */
+function checksPerformed(
+  keyMode: boolean,
+  annotations: boolean,
+  tlog: 'required' | 'ignored-but-logged' | 'ignored-not-logged'
+): string {
+  const tlogLine = {
+    required:
+      '  - Existence of the claims in the transparency log was verified offline',
+    'ignored-but-logged':
+      '  - The transparency log entry of the signature was verified offline (although --insecure-ignore-tlog did not require one)',
+    'ignored-not-logged':
+      '  - The transparency log was NOT checked (--insecure-ignore-tlog): the signature has no log entry, so it is not in a public log and nothing proves when it was made'
+  }[tlog]
   return [
     'The following checks were performed on each of these signatures:',
     ...(annotations ? ['  - The specified annotations were verified.'] : []),
     '  - The cosign claims were validated',
-    '  - Existence of the claims in the transparency log was verified offline',
+    tlogLine,
     keyMode
       ? '  - The signatures were verified against the specified public key'
       : '  - The code-signing certificate was verified using trusted certificate authority certificates'
@@ -224,11 +241,19 @@ async function cmdVerify(
     { logger, registryFor: runtime.registryFor }
   )
   if (parsed.flags.output === 'json') {
-    io.stdout(`${JSON.stringify(toVerifyResultJson(result), null, 2)}\n`)
+    io.stdout(
+      `${redact(JSON.stringify(toVerifyResultJson(result), null, 2))}\n`
+    )
   } else {
     for (const i of result.images.filter(x => x.verified)) {
+      const logged = i.candidates.some(c => c.ok && c.logIndex !== undefined)
+      const tlog = !inputs.options.insecureIgnoreTlog
+        ? 'required'
+        : logged
+          ? 'ignored-but-logged'
+          : 'ignored-not-logged'
       io.stderr(
-        `\nVerification for ${i.reference} --\n${checksPerformed(!!inputs.options.publicKey, Object.keys(inputs.options.annotations).length > 0)}\n`
+        `\nVerification for ${i.reference} --\n${checksPerformed(!!inputs.options.publicKey, Object.keys(inputs.options.annotations).length > 0, tlog)}\n`
       )
       io.stdout(
         `\n${JSON.stringify(i.candidates.filter(c => c.ok).map(c => c.claims))}\n`

@@ -25,7 +25,7 @@ export const ANNOTATION_OCI_CREATED = 'org.opencontainers.image.created'
 /** Value of dev.sigstore.bundle.content for DSSE bundles (§3.4). */
 export const BUNDLE_CONTENT_DSSE = 'dsse-envelope'
 /** predicateType of the statement `cosign sign` v3 wraps in DSSE (§3.2). */
-export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1'
 
 /** `sha256:<hex>` → `sha256-<hex>` (cosign's normalize). */
 export function digestTagPrefix(digest: string): string {

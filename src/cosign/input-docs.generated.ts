@@ -57,6 +57,9 @@ export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
   "registry-password": {
     "description": "Registry password or token (masked in logs)."
   },
+  "registry": {
+    "description": "The registry host registry-username/registry-password belong to; they are sent to no other host. Needed only when the images (and signature-repository) span several registries; the others use their docker login credentials."
+  },
   "github-token": {
     "description": "Token for ghcr.io, used only when registry-username/registry-password are empty and docker login left no credentials for it. The job's token needs permissions: packages: write.",
     "default": "${{ github.token }}"
@@ -123,7 +126,7 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "registry/repository where the signatures are stored (COSIGN_REPOSITORY)."
   },
   "insecure-ignore-tlog": {
-    "description": "With key only, accept signatures that were never logged in Rekor.",
+    "description": "With key only, accept signatures that were never logged in Rekor. The run warns that such a signature is not in a public log; a log entry that is present is still verified.",
     "default": "false"
   },
   "registry-username": {
@@ -131,6 +134,9 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
   },
   "registry-password": {
     "description": "Registry password or token (masked in logs)."
+  },
+  "registry": {
+    "description": "The registry host registry-username/registry-password belong to; they are sent to no other host. Needed only when the images (and signature-repository) span several registries; the others use their docker login credentials."
   },
   "github-token": {
     "description": "Token for private ghcr.io packages, used only when registry-username/registry-password are empty and docker login left no credentials for it: set it to the job's token (github-token: ${{ github.token }}, with permissions: packages: read). Empty by default, so public images are read anonymously whatever the job's permissions."

@@ -4,13 +4,19 @@
 // module validates them all before any network call.
 import { readFile } from 'node:fs/promises'
 import type { VerificationPolicy } from '../sigstore/index.ts'
-import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import {
+  InputError,
+  registerCredential,
+  registerSecret,
+  type Logger
+} from '../util/index.ts'
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_FULCIO_URL,
   DEFAULT_REKOR_URL
 } from './defaults.ts'
 import type { SignatureFormat, SignImagesOptions } from './sign-image.ts'
+import { canonicalHost, parseReference } from '../oci/index.ts'
 import { parseList } from './targets.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
 
@@ -51,6 +57,7 @@ export const SIGN_INPUTS = [
   'trusted-root',
   'registry-username',
   'registry-password',
+  'registry',
   'allow-http-registry',
   'concurrency',
   'retry-budget'
@@ -75,6 +82,7 @@ export const VERIFY_INPUTS = [
   'insecure-ignore-tlog',
   'registry-username',
   'registry-password',
+  'registry',
   'allow-http-registry',
   'concurrency',
   'retry-budget'
@@ -183,6 +191,60 @@ function goBool(v: string | undefined): boolean {
   return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v ?? '')
 }
 
+/**
+ * The registry host explicit credentials (registry-username/-password) are
+ * bound to: the "registry" input, else the one registry every image and the
+ * signature repository share. Every other host gets only its own docker
+ * config credentials, so a password never reaches a host the user did not
+ * name. Undefined when no explicit credentials are given.
+ */
+function credentialsHost(
+  raw: RawInputs,
+  images: readonly string[],
+  signatureRepository: string | undefined
+): string | undefined {
+  const named = val(raw, 'registry')
+  const explicit =
+    val(raw, 'registry-username') !== undefined ||
+    val(raw, 'registry-password') !== undefined
+  if (named !== undefined) {
+    if (!/^[a-z0-9.-]+(?::\d+)?$/i.test(named.replace(/^https?:\/\//i, ''))) {
+      throw new InputError(
+        'INPUT_INVALID_REGISTRY',
+        `"registry" must be a registry host (host or host:port), got ${JSON.stringify(named)}`
+      )
+    }
+    if (!explicit) {
+      throw new InputError(
+        'INPUT_CONFLICT',
+        '"registry" names the host of "registry-username"/"registry-password"; set those too, or leave "registry" empty'
+      )
+    }
+    return canonicalHost(named)
+  }
+  if (!explicit) return undefined
+  const hosts = new Set<string>()
+  for (const image of images) {
+    try {
+      hosts.add(parseReference(image).registry)
+    } catch {
+      // reported with its input name when the targets are parsed
+    }
+  }
+  if (signatureRepository) hosts.add(canonicalHost(signatureRepository))
+  if (hosts.size > 1) {
+    throw new InputError(
+      'INPUT_REGISTRY_AMBIGUOUS',
+      `"registry-username"/"registry-password" are sent to one registry only, and this run spans ${[...hosts].sort().join(', ')}`,
+      {
+        remedy:
+          'Set "registry" (CLI: --registry) to the host they belong to; every other registry uses its own docker login credentials (e.g. docker/login-action, or a docker login step).'
+      }
+    )
+  }
+  return [...hosts][0]
+}
+
 function parseRepository(
   raw: RawInputs,
   env: NodeJS.ProcessEnv,
@@ -246,6 +308,8 @@ export interface SignInputs {
   identityToken?: string
   registryUsername?: string
   registryPassword?: string
+  /** The one registry host the explicit credentials are sent to. */
+  registryHost?: string
   allowHttpRegistry: boolean
   retryBudgetMs?: number
 }
@@ -286,7 +350,9 @@ export async function toSignInputs(
   const timestampServerUrl = parseUrl(raw, 'timestamp-server-url', naming)
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
-  registerSecret(registryPassword)
+  if (registryPassword !== undefined)
+    registerCredential(registryUsername ?? '', registryPassword)
+  const registryHost = credentialsHost(raw, images, signatureRepository)
   const trustedRootPath = val(raw, 'trusted-root')
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
@@ -316,6 +382,7 @@ export async function toSignInputs(
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
+    ...(registryHost ? { registryHost } : {}),
     allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
   }
 }
@@ -387,6 +454,8 @@ export interface VerifyInputs {
   trustedRootPath?: string
   registryUsername?: string
   registryPassword?: string
+  /** The one registry host the explicit credentials are sent to. */
+  registryHost?: string
   allowHttpRegistry: boolean
   retryBudgetMs?: number
 }
@@ -447,14 +516,17 @@ export async function toVerifyInputs(
   const signatureRepository = parseRepository(raw, env, naming)
   const registryUsername = val(raw, 'registry-username')
   const registryPassword = val(raw, 'registry-password')
-  registerSecret(registryPassword)
+  if (registryPassword !== undefined)
+    registerCredential(registryUsername ?? '', registryPassword)
+  const images = parseList(val(raw, 'images') ?? '')
+  const registryHost = credentialsHost(raw, images, signatureRepository)
   const trustedRootPath = val(raw, 'trusted-root')
   const publicKey = keyRef ? await readKey(keyRef, env, n('key')) : undefined
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
     options: {
-      images: parseList(val(raw, 'images') ?? ''),
+      images,
       recursive: parseBoolean(raw, 'recursive', false, naming),
       concurrency: parseConcurrency(raw, naming),
       policy,
@@ -466,6 +538,7 @@ export async function toVerifyInputs(
     ...(trustedRootPath ? { trustedRootPath } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
+    ...(registryHost ? { registryHost } : {}),
     allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
   }
 }

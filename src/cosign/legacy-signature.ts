@@ -13,7 +13,8 @@ import {
   isBase64,
   ociDigest,
   parsePemBlocks,
-  type HashAlgorithm
+  type HashAlgorithm,
+  isObject
 } from '../util/index.ts'
 import {
   VerificationError,
@@ -48,10 +49,6 @@ export interface LegacySignatureLayer {
   size?: number
   annotations?: Record<string, string>
 }
-
-type Json = Record<string, unknown>
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function layerInvalid(message: string, cause?: unknown): VerificationError {
   return new VerificationError('BUNDLE_INVALID', `signature layer ${message}`, {

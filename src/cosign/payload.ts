@@ -2,10 +2,12 @@
 // the legacy `.sig` format (byte-exact as cosign writes it, and strict enough
 // for containers/image), and the in-toto v1 statement that cosign v3 wraps in
 // DSSE for bundle referrers. Spec: cosign-spec.md §1.3, §3.2.
-import { AppError } from '../util/index.ts'
+import { AppError, isObject } from '../util/index.ts'
+import { COSIGN_SIGN_PREDICATE_TYPE } from './constants.ts'
 
+/** Defined once, in constants.ts; re-exported for the payload's users. */
+export { COSIGN_SIGN_PREDICATE_TYPE }
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature'
-export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1'
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1'
 
 export interface SimpleSigningPayload {
@@ -167,8 +169,4 @@ export function statementNamesDigest(
   const [alg, hex] = digest.split(':')
   if (!alg || !hex) return false
   return statement.subject.some(s => s.digest[alg]?.toLowerCase() === hex)
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { HttpClient } from '../http/index.ts'
 import {
   RegistryClient,
+  canonicalHost,
   isLoopbackRegistry,
   resolveCredentials,
   type Credentials
@@ -16,16 +17,21 @@ import {
   publicGoodTrustMaterial,
   type TrustMaterial
 } from '../sigstore/index.ts'
-import { InputError, registerSecret, type Logger } from '../util/index.ts'
+import { InputError, registerCredential, type Logger } from '../util/index.ts'
 import { DEFAULT_RETRY_BUDGET_MS, DEFAULT_TIMEOUT_MS } from './defaults.ts'
 
 export interface RuntimeOptions {
   userAgent: string
   logger: Logger
   env?: NodeJS.ProcessEnv
-  /** Explicit registry credentials (they apply to every registry of the run). */
+  /**
+   * Explicit registry credentials, sent only to `registryHost` (nowhere
+   * without it); every other registry gets its own docker config (or CI)
+   * credentials.
+   */
   registryUsername?: string
   registryPassword?: string
+  registryHost?: string
   /** Allow plain HTTP to non-loopback registries. */
   allowHttpRegistry?: boolean
   timeoutMs?: number
@@ -45,7 +51,8 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     budgetMs: o.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS
   })
-  registerSecret(o.registryPassword)
+  if (o.registryPassword !== undefined)
+    registerCredential(o.registryUsername ?? '', o.registryPassword)
   const explicit =
     o.registryUsername !== undefined || o.registryPassword !== undefined
       ? {
@@ -53,6 +60,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
           password: o.registryPassword ?? ''
         }
       : undefined
+  const boundHost = o.registryHost ? canonicalHost(o.registryHost) : undefined
   const clients = new Map<string, RegistryClient>()
   const registryFor = (registry: string): RegistryClient => {
     let c = clients.get(registry)
@@ -64,7 +72,9 @@ export function createRuntime(o: RuntimeOptions): Runtime {
         allowHttp: o.allowHttpRegistry === true || isLoopbackRegistry(registry),
         credentials: () =>
           (cached ??= resolveCredentials(registry, {
-            ...(explicit ? { explicit } : {}),
+            ...(explicit && canonicalHost(registry) === boundHost
+              ? { explicit }
+              : {}),
             env
           }))
       })
@@ -106,6 +116,7 @@ export interface RunInputs {
   trustedRootPath?: string
   registryUsername?: string
   registryPassword?: string
+  registryHost?: string
   allowHttpRegistry: boolean
   retryBudgetMs?: number
 }
@@ -143,6 +154,9 @@ export function prepareRun(
       : {}),
     ...(inputs.registryPassword !== undefined
       ? { registryPassword: inputs.registryPassword }
+      : {}),
+    ...(inputs.registryHost !== undefined
+      ? { registryHost: inputs.registryHost }
       : {}),
     allowHttpRegistry: inputs.allowHttpRegistry,
     ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})

@@ -57,6 +57,7 @@ import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
 import {
   parseReferences,
+  checkPushAccess,
   resolveTargets,
   signatureLocator,
   type ImageTarget
@@ -252,7 +253,15 @@ async function signImagesNow(
   // parallel: references are parsed first (a typo fails before any network
   // call); the certificate request overlaps the registry round trips.
   const inputName = rawOptions.imagesInputName ?? 'images'
-  parseReferences(rawOptions.images, inputName)
+  // Push permission on every signature repository is settled before the
+  // certificate request (keyless) and before any Rekor entry (both modes).
+  const pushAllowed = checkPushAccess(
+    parseReferences(rawOptions.images, inputName),
+    rawOptions.signatureRepository,
+    deps.registryFor,
+    rawOptions.concurrency
+  )
+  pushAllowed.catch(() => {})
   const getSigner = async (): Promise<RunSigner> => {
     if (rawOptions.key) {
       const s = await createKeyPairSigner(
@@ -273,7 +282,8 @@ async function signImagesNow(
         http: deps.http,
         identity: deps.identity,
         logger,
-        now
+        now,
+        beforeCertificate: pushAllowed
       })
     )
   }
@@ -303,7 +313,8 @@ async function signImagesNow(
           if (rawOptions.format !== 'bundle')
             inBackground(stageLegacyBlobs(targets))
           return targets
-        })
+        }),
+        pushAllowed
       ]).then(([signer, targets]) => [targets, signer] as const)
   )
   const options: ResolvedOptions = { ...rawOptions, trust: await trustReady }

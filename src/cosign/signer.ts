@@ -11,6 +11,7 @@ import type { HttpClient } from '../http/index.ts'
 import {
   FulcioClient,
   challengeClaim,
+  checkTokenClaims,
   decodeJwtClaims,
   type IdentityProvider
 } from '../sigstore/index.ts'
@@ -77,6 +78,8 @@ export interface KeylessSignerOptions {
   identity: IdentityProvider
   logger: Logger
   now: () => Date
+  /** Settles before the certificate request goes out (push permission). */
+  beforeCertificate?: Promise<unknown>
 }
 
 export async function createKeylessSigner(
@@ -96,9 +99,11 @@ export async function createKeylessSigner(
     )
   }
   const claims = decodeJwtClaims(token)
+  checkTokenClaims(claims, { now: o.now() })
   const challenge = challengeClaim(claims)
   const key = generateEphemeralKey()
   const proof = key.sign(utf8(challenge))
+  await o.beforeCertificate
   const fulcio = new FulcioClient({ baseUrl: o.fulcioUrl, http: o.http })
   const { chainPem } = await fulcio.createSigningCertificate({
     identityToken: token,

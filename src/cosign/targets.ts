@@ -3,7 +3,7 @@
 // resolve tags once (warning that tags are mutable), walk indexes when
 // recursive, and drop duplicates by repository + digest.
 import {
-  MEDIA_TYPES,
+  isIndexMediaType,
   parseReference,
   repositoryName,
   type Descriptor,
@@ -36,11 +36,6 @@ export interface ResolveTargetsOptions {
    * descriptor then has no media type or size. Default true. */
   fetchDigests?: boolean
 }
-
-const INDEX_TYPES = new Set<string>([
-  MEDIA_TYPES.OCI_INDEX,
-  MEDIA_TYPES.DOCKER_MANIFEST_LIST
-])
 
 /** Splits a multiline or comma-separated list, docker getInputList style. */
 export function parseList(value: string): string[] {
@@ -95,15 +90,25 @@ export async function resolveTargets(
     [...unique.values()],
     options.concurrency,
     async ({ ref, input }) => {
+      if (options.fetchDigests === false && ref.digest && !options.recursive) {
+        // Signed as named: nothing of the manifest is needed.
+        const named: ImageTarget = {
+          input,
+          ref,
+          repository: repositoryName(ref),
+          descriptor: { mediaType: '', size: 0, digest: ref.digest }
+        }
+        return [named]
+      }
       const client = registryFor(ref.registry)
-      const asNamed =
-        options.fetchDigests === false && ref.digest && !options.recursive
-      const descriptor: Descriptor = asNamed
-        ? { mediaType: '', size: 0, digest: ref.digest! }
-        : await client.resolve(
-            ref.repository,
-            ref.digest ?? ref.tag ?? 'latest'
-          )
+      // One GET: the digest is computed from the bytes (checked against a
+      // digest reference) and index-or-manifest is decided from the body,
+      // never from a HEAD Content-Type a registry or proxy could lie in.
+      const fetched = await client.getManifest(
+        ref.repository,
+        ref.digest ?? ref.tag ?? 'latest'
+      )
+      const descriptor = fetched.descriptor
       if (ref.digest && descriptor.digest !== ref.digest) {
         throw new InputError(
           'INPUT_DIGEST_MISMATCH',
@@ -122,9 +127,8 @@ export async function resolveTargets(
         descriptor
       }
       const out = [target]
-      if (options.recursive && INDEX_TYPES.has(descriptor.mediaType)) {
-        const m = await client.getManifest(ref.repository, descriptor.digest)
-        const index = m.manifest as Partial<ImageIndex>
+      if (options.recursive && isIndexMediaType(descriptor.mediaType)) {
+        const index = fetched.manifest as Partial<ImageIndex>
         for (const child of index.manifests ?? []) {
           const p = child.platform
           out.push({
@@ -157,6 +161,29 @@ export async function resolveTargets(
     targets.push(t)
   }
   return targets
+}
+
+/**
+ * Push permission on every repository the run will write signatures to
+ * (signature-repository, else each image's own), known from the parsed
+ * references alone, so it can be checked before anything public happens.
+ */
+export async function checkPushAccess(
+  refs: readonly Reference[],
+  signatureRepository: string | undefined,
+  registryFor: (registry: string) => RegistryClient,
+  concurrency: number
+): Promise<void> {
+  const repos = new Map<string, { registry: string; repository: string }>()
+  for (const ref of refs) {
+    const at = signatureRepository
+      ? signatureLocator(signatureRepository)({ ref } as ImageTarget)
+      : { registry: ref.registry, repository: ref.repository }
+    repos.set(`${at.registry}/${at.repository}`, at)
+  }
+  await mapLimit([...repos.values()], concurrency, r =>
+    registryFor(r.registry).checkPush(r.repository)
+  )
 }
 
 export interface SignatureRepository {

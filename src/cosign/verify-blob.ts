@@ -13,6 +13,7 @@ import {
 import { fromBase64, fromHex, sha256Hex } from '../util/index.ts'
 import { loadDigestVerifier } from '../crypto/index.ts'
 import { parseInTotoStatement } from './payload.ts'
+import { requireSignerPolicy } from './verify-image.ts'
 
 export type BlobArtifact =
   | { bytes: Uint8Array }
@@ -40,6 +41,7 @@ export function parseDigestArgument(s: string): BlobArtifact | undefined {
 export async function verifyBlob(
   o: VerifyBlobOptions
 ): Promise<VerificationResult> {
+  requireSignerPolicy(o.policy, o.publicKey)
   if ('digest' in o.artifact) await loadDigestVerifier()
   const bundle = parseBundle(o.bundle)
   const artifactForEntity =

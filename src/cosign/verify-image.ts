@@ -12,7 +12,13 @@ import {
   type TrustMaterial,
   type VerificationPolicy
 } from '../sigstore/index.ts'
-import { AppError, fromBase64, mapLimit, type Logger } from '../util/index.ts'
+import {
+  AppError,
+  InputError,
+  fromBase64,
+  mapLimit,
+  type Logger
+} from '../util/index.ts'
 import { NoMatchingSignaturesError, NoSignaturesError } from './errors.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
 import {
@@ -131,11 +137,40 @@ function toAppError(e: unknown): AppError {
   )
 }
 
+/**
+ * The use cases' own contract, whatever adapter calls them: keyless
+ * verification needs an identity and an issuer in the policy; only a public
+ * key replaces them. An empty policy would accept any signer.
+ */
+export function requireSignerPolicy(
+  policy: VerificationPolicy | undefined,
+  publicKey: string | undefined
+): void {
+  if (publicKey) return
+  if (policy?.identity && policy.issuer) return
+  throw new InputError(
+    'INPUT_POLICY_REQUIRED',
+    `verification needs an identity policy (identity and issuer) or a public key; this one has ${!policy?.identity && !policy?.issuer ? 'neither identity nor issuer' : !policy?.identity ? 'no identity' : 'no issuer'}, and there is no "any signer" default`,
+    {
+      remedy:
+        'Pass certificate-identity (or -regexp) and certificate-oidc-issuer (or -regexp), or a key.'
+    }
+  )
+}
+
+/** Said once per run when the transparency log requirement is off. */
+export const IGNORE_TLOG_WARNING =
+  'insecure-ignore-tlog is set: a signature without a transparency log entry is accepted on the key alone. ' +
+  'Such a signature is not in a public log (nobody can audit that it was made) and nothing proves when it was made; ' +
+  'a log entry that is present is still verified.'
+
 export async function verifyImages(
   options: VerifyImagesOptions,
   deps: VerifyImagesDeps
 ): Promise<VerifyResult> {
   const { logger } = deps
+  requireSignerPolicy(options.policy, options.publicKey)
+  if (options.insecureIgnoreTlog) logger.warn(IGNORE_TLOG_WARNING)
   const targets = await resolveTargets(
     {
       images: options.images,

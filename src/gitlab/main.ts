@@ -224,7 +224,7 @@ async function sign(
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
-    `${JSON.stringify(result, null, 2)}\n`
+    `${redact(JSON.stringify(result, null, 2))}\n`
   )
   const failure = signingFailure(result)
   if (failure) throw failure
@@ -272,7 +272,7 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
-    `${JSON.stringify(toVerifyResultJson(result), null, 2)}\n`
+    `${redact(JSON.stringify(toVerifyResultJson(result), null, 2))}\n`
   )
   const failure = verificationFailure(result)
   if (failure) throw failure

@@ -8,6 +8,7 @@ import { HttpError, isJsonBody } from '../http/index.ts'
 import {
   nullLogger,
   redactUrl,
+  registerSecret,
   toBase64,
   utf8,
   type Logger
@@ -137,6 +138,11 @@ export class Authenticator {
   /** Takes a ping response someone else asked for as this client's own. */
   adoptPing(res: HttpResponse): void {
     this.#challenge ??= Promise.resolve(this.#challengeOf(res))
+  }
+
+  /** The registry's challenge (pinging once); undefined for an open registry. */
+  challenge(): Promise<Challenge | undefined> {
+    return (this.#challenge ??= this.#ping())
   }
 
   credentials(): Promise<Credentials | undefined> {
@@ -304,6 +310,8 @@ export class Authenticator {
         `the token service of ${this.#o.registry} returned no token`
       )
     }
+    // A registry token is as good as the password for its lifetime.
+    registerSecret(value)
     const seconds =
       typeof body.expires_in === 'number' && body.expires_in > 0
         ? body.expires_in

@@ -10,6 +10,7 @@ import {
   fromBase64,
   fromUtf8,
   nullLogger,
+  registerCredential,
   registerSecret,
   type Logger
 } from '../util/index.ts'
@@ -288,7 +289,7 @@ function fromCiEnv(
 /** Every secret we hand out is registered so `redact` strips it from text. */
 function remember(c: Credentials | undefined): Credentials | undefined {
   if (c) {
-    if ('password' in c) registerSecret(c.password)
+    if ('password' in c) registerCredential(c.username, c.password)
     if ('token' in c) registerSecret(c.token)
     if ('identityToken' in c) registerSecret(c.identityToken)
   }

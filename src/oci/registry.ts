@@ -222,7 +222,9 @@ export class RegistryClient {
    * the registry's challenge, a 2xx that it is open (no ping needed); the
    * answer is the probe's own unless it was a 401 or the scheme moved.
    */
-  async #settleScheme(probe: HttpRequest): Promise<HttpResponse | undefined> {
+  async #settleScheme(
+    probe: HttpRequest = { method: 'GET', url: `${this.#origin}/v2/` }
+  ): Promise<HttpResponse | undefined> {
     let res: HttpResponse | undefined
     try {
       res = await this.#http.request(probe)
@@ -253,49 +255,62 @@ export class RegistryClient {
     return undefined
   }
 
-  /** Descriptor of a tag or digest: HEAD first, GET when HEAD says too little. */
+  /**
+   * Descriptor of a tag or digest, read from the manifest bytes: GET (by
+   * digest, the bytes checked against it), the digest computed from the bytes
+   * and the index-or-manifest decision taken from the body. A HEAD answer's
+   * Content-Type is never trusted: a registry or proxy could otherwise make
+   * an index look like a single image and skip its platforms.
+   */
   async resolve(repository: string, tagOrDigest: string): Promise<Descriptor> {
-    const url = this.#manifestUrl(repository, tagOrDigest)
+    return (await this.getManifest(repository, tagOrDigest)).descriptor
+  }
+
+  /**
+   * Fails unless this client may push to `repository`; asked before anything
+   * public happens. An open registry (no challenge) costs nothing. Otherwise
+   * a blob upload is started with the push scope (the token the writes then
+   * reuse) and cancelled at once: 401/403 is REGISTRY_DENIED or
+   * REGISTRY_UNAUTHORIZED with the permission remedy.
+   */
+  async checkPush(repository: string): Promise<void> {
+    this.#checkRepository(repository)
+    if (this.#probeScheme) {
+      // Let the run's first real request (started in the same turn) be the
+      // probe; ping only when there is none.
+      if (!this.#schemeSettled) await new Promise(r => setImmediate(r))
+      await (this.#schemeSettled ??= this.#settleScheme())
+    }
+    if (!(await this.#auth.challenge())) return
+    const scopes = [pushScope(repository)]
     const res = await this.#send(
-      { method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } },
-      [pullScope(repository)]
+      {
+        method: 'POST',
+        url: `${this.origin}/v2/${repository}/blobs/uploads/`,
+        retrySafe: true
+      },
+      scopes
     )
-    if (res.status === 401 || res.status === 403)
+    if (res.status !== 202)
       throw await this.#fail(
         res,
-        'HEAD',
-        'resolve',
+        'POST',
+        'push to',
         repository,
-        tagOrDigest,
-        'pull'
+        undefined,
+        'push',
+        'REGISTRY_NAME_UNKNOWN'
       )
-    if (res.status === 200) {
-      const header = res.headers['docker-content-digest']
-      const mediaType = baseMediaType(res.headers['content-type'])
-      const size = Number(res.headers['content-length'])
-      if (
-        isDigest(tagOrDigest) &&
-        header &&
-        header !== tagOrDigest &&
-        header.startsWith('sha256:')
-      ) {
-        throw new RegistryError(
-          'REGISTRY_DIGEST_MISMATCH',
-          `${this.registry}/${repository}@${tagOrDigest} answered with digest ${header}`
-        )
-      }
-      const digest = isDigest(tagOrDigest) ? tagOrDigest : header
-      if (
-        digest &&
-        isDigest(digest) &&
-        mediaType &&
-        Number.isSafeInteger(size) &&
-        size > 0
-      ) {
-        return { mediaType, size, digest }
-      }
+    const location = res.headers.location
+    if (!location) return
+    try {
+      await this.#send(
+        { method: 'DELETE', url: new URL(location, this.origin) },
+        scopes
+      )
+    } catch {
+      // an abandoned upload session expires on its own
     }
-    return (await this.getManifest(repository, tagOrDigest)).descriptor
   }
 
   /** The manifest bytes, parsed, with a descriptor computed from the bytes. */
@@ -737,21 +752,11 @@ export class RegistryClient {
         config?: unknown
       }
     >(res, `manifest ${where}`)
-    const mediaType =
-      typeof json.mediaType === 'string' && json.mediaType
-        ? json.mediaType
-        : baseMediaType(res.headers['content-type'])
-    const valid =
-      json.schemaVersion === 2 &&
-      (isIndexMediaType(mediaType) || Array.isArray(json.manifests)
-        ? Array.isArray(json.manifests) && json.manifests.every(isDescriptor)
-        : isDescriptor(json.config) &&
-          Array.isArray(json.layers) &&
-          json.layers.every(isDescriptor))
-    if (!valid) {
+    const mediaType = manifestMediaType(json, res.headers['content-type'])
+    if (mediaType === undefined) {
       throw new RegistryError(
         'REGISTRY_INVALID_RESPONSE',
-        `manifest ${where} is not a schema 2 image manifest or index (media type "${mediaType}")`
+        `manifest ${where} is not a schema 2 image manifest or index (media type "${typeof json.mediaType === 'string' ? json.mediaType : baseMediaType(res.headers['content-type'])}"); its body alone decides which it is`
       )
     }
     const result: ManifestResult = {
@@ -996,4 +1001,39 @@ function isDescriptor(d: unknown): d is Descriptor {
     typeof o.digest === 'string' &&
     typeof o.size === 'number'
   )
+}
+
+/**
+ * The media type of a manifest decided from its body alone: an index has a
+ * `manifests` array of descriptors, an image manifest a `config` descriptor
+ * and a `layers` array; a body that is both, neither, or whose own
+ * `mediaType` says the other kind is invalid (undefined). The Content-Type
+ * header only names the type when the body has none and it agrees with the
+ * body's shape.
+ */
+function manifestMediaType(
+  json: Partial<Manifest> & {
+    manifests?: unknown
+    layers?: unknown
+    config?: unknown
+  },
+  contentType: string | undefined
+): string | undefined {
+  if (json.schemaVersion !== 2) return undefined
+  const index =
+    Array.isArray(json.manifests) && json.manifests.every(isDescriptor)
+  const image =
+    isDescriptor(json.config) &&
+    Array.isArray(json.layers) &&
+    json.layers.every(isDescriptor)
+  if (index === image || (index && json.config !== undefined)) return undefined
+  if (image && json.manifests !== undefined) return undefined
+  const own = json.mediaType
+  if (own !== undefined) {
+    if (typeof own !== 'string' || own === '') return undefined
+    return isIndexMediaType(own) === index ? own : undefined
+  }
+  const header = baseMediaType(contentType)
+  if (header && isIndexMediaType(header) === index) return header
+  return index ? MEDIA_TYPES.OCI_INDEX : MEDIA_TYPES.OCI_MANIFEST
 }

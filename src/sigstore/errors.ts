@@ -10,6 +10,12 @@ export type SigstoreServiceErrorCode =
   | 'IDENTITY_TOKEN_UNAVAILABLE'
   /** the token is not a JWT, is expired, or lacks the challenge claim */
   | 'IDENTITY_TOKEN_INVALID'
+  /** the token's `exp` has passed */
+  | 'IDENTITY_TOKEN_EXPIRED'
+  /** the token's `nbf` (or `iat`) is in the future */
+  | 'IDENTITY_TOKEN_NOT_YET_VALID'
+  /** the token's `aud` is not `sigstore` (or the configured audience) */
+  | 'IDENTITY_TOKEN_AUDIENCE_MISMATCH'
   /** Fulcio answered, but not with a certificate for our key */
   | 'FULCIO_CERTIFICATE_REQUEST_FAILED'
   /** no answer from Fulcio within the retry budget */

@@ -91,3 +91,8 @@ export function parsePemBlocks(text: string): PemBlock[] {
   }
   return out
 }
+
+/** A JSON object (not null, not an array): the one guard every parser uses. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

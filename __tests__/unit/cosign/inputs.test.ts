@@ -160,3 +160,70 @@ test('error codes map to cosign-like exit codes', () => {
   assert.equal(exitCodeFor('REKOR_UNREACHABLE'), 5)
   assert.equal(exitCodeFor('SOMETHING'), 1)
 })
+
+test('explicit registry credentials are bound to one host', async () => {
+  const creds = { 'registry-username': 'u', 'registry-password': 'p4ssw0rd-x' }
+  const key = { 'certificate-identity': 'x', 'certificate-oidc-issuer': 'y' }
+  const one = await toVerifyInputs(
+    {
+      ...creds,
+      ...key,
+      images: 'ghcr.io/a/b:v1\nghcr.io/c/d:v2'
+    },
+    {},
+    new MemoryLogger()
+  )
+  assert.equal(one.registryHost, 'ghcr.io')
+  const hub = await toVerifyInputs(
+    { ...creds, ...key, images: 'alpine' },
+    {},
+    new MemoryLogger()
+  )
+  assert.equal(hub.registryHost, 'index.docker.io')
+  await assert.rejects(
+    toVerifyInputs(
+      {
+        ...creds,
+        ...key,
+        images: 'ghcr.io/a/b:v1',
+        'signature-repository': 'quay.io/org/sigs'
+      },
+      {},
+      new MemoryLogger()
+    ),
+    { name: 'InputError', code: 'INPUT_REGISTRY_AMBIGUOUS' }
+  )
+  const named = await toVerifyInputs(
+    {
+      ...creds,
+      ...key,
+      images: 'ghcr.io/a/b:v1\nquay.io/c/d:v2',
+      registry: 'quay.io'
+    },
+    {},
+    new MemoryLogger()
+  )
+  assert.equal(named.registryHost, 'quay.io')
+  await assert.rejects(
+    toVerifyInputs(
+      { ...key, images: 'ghcr.io/a/b', registry: 'ghcr.io' },
+      {},
+      new MemoryLogger()
+    ),
+    { name: 'InputError', code: 'INPUT_CONFLICT' }
+  )
+  await assert.rejects(
+    toVerifyInputs(
+      { ...creds, ...key, images: 'ghcr.io/a/b', registry: 'ghcr.io/x' },
+      {},
+      new MemoryLogger()
+    ),
+    { name: 'InputError', code: 'INPUT_INVALID_REGISTRY' }
+  )
+  const none = await toVerifyInputs(
+    { ...key, images: 'ghcr.io/a/b' },
+    {},
+    new MemoryLogger()
+  )
+  assert.equal(none.registryHost, undefined)
+})

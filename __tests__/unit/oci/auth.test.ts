@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { MockAgent } from 'undici'
 import { HttpClient } from '../../../src/http/index.ts'
@@ -12,7 +13,19 @@ import {
 
 const REG = 'https://reg.example'
 const AUTH = 'https://auth.example'
-const D = `sha256:${'1'.repeat(64)}`
+const MANIFEST = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      size: 2,
+      digest: `sha256:${'1'.repeat(64)}`
+    },
+    layers: []
+  })
+)
+const D = `sha256:${createHash('sha256').update(MANIFEST).digest('hex')}`
 const basic = (u: string, p: string): string =>
   `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`
 
@@ -38,10 +51,8 @@ const bearer = (
 ): Record<string, string> => ({
   'www-authenticate': `Bearer realm="${realm}",service="reg.example"${extra}`
 })
-const headOk = {
-  'docker-content-digest': D,
-  'content-type': 'application/vnd.oci.image.manifest.v1+json',
-  'content-length': '100'
+const manifestOk = {
+  'content-type': 'application/vnd.oci.image.manifest.v1+json'
 }
 
 describe('parseChallenges', () => {
@@ -122,10 +133,10 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer tok-1' }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
       .times(2)
     assert.equal((await client.resolve('org/app', 'v1')).digest, D)
     assert.equal((await client.resolve('org/app', 'v1')).digest, D)
@@ -149,10 +160,10 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer anon' }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
     await client.resolve('org/app', 'v1')
     agent.assertNoPendingInterceptors()
   })
@@ -203,10 +214,10 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer fallback' }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
     await client.resolve('org/app', 'v1')
     agent.assertNoPendingInterceptors()
   })
@@ -224,7 +235,7 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer old' }
       })
       .reply(401, '', {
@@ -236,10 +247,10 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer new' }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
     await client.resolve('org/app', 'v1')
     agent.assertNoPendingInterceptors()
   })
@@ -275,10 +286,10 @@ describe('bearer token flow', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: 'Bearer raw-registry-token' }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
     await client.resolve('org/app', 'v1')
     agent.assertNoPendingInterceptors()
   })
@@ -294,10 +305,10 @@ describe('basic auth', () => {
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: { authorization: basic('u', 'p') }
       })
-      .reply(200, '', { headers: headOk })
+      .reply(200, MANIFEST, { headers: manifestOk })
     await client.resolve('org/app', 'v1')
     agent.assertNoPendingInterceptors()
 
@@ -306,9 +317,9 @@ describe('basic auth', () => {
     r2.intercept({ path: '/v2/', method: 'GET' }).reply(200, '{}')
     r2.intercept({
       path: '/v2/org/app/manifests/v1',
-      method: 'HEAD',
+      method: 'GET',
       headers: h => !('authorization' in h)
-    }).reply(200, '', { headers: headOk })
+    }).reply(200, MANIFEST, { headers: manifestOk })
     await open.client.resolve('org/app', 'v1')
     open.agent.assertNoPendingInterceptors()
   })
@@ -333,10 +344,10 @@ test('parallel requests share one token request', async () => {
   reg
     .intercept({
       path: '/v2/org/app/manifests/v1',
-      method: 'HEAD',
+      method: 'GET',
       headers: { authorization: 'Bearer shared' }
     })
-    .reply(200, '', { headers: headOk })
+    .reply(200, MANIFEST, { headers: manifestOk })
     .times(3)
   await Promise.all([1, 2, 3].map(() => client.resolve('org/app', 'v1')))
   agent.assertNoPendingInterceptors()
@@ -374,8 +385,8 @@ test('concurrent uploads and reads: one token request per scope set, cached for 
     .reply(201, '')
     .persist()
   reg
-    .intercept({ path: '/v2/org/app/manifests/v1', method: 'HEAD' })
-    .reply(200, '', { headers: headOk })
+    .intercept({ path: '/v2/org/app/manifests/v1', method: 'GET' })
+    .reply(200, MANIFEST, { headers: manifestOk })
     .persist()
   const upload = (i: number): Promise<unknown> =>
     client.uploadBlob('org/app', new Uint8Array([i]))
@@ -418,10 +429,10 @@ test('a pull waits for a push,pull token request already under way', async () =>
   reg
     .intercept({
       path: '/v2/org/app/manifests/v1',
-      method: 'HEAD',
+      method: 'GET',
       headers: { authorization: 'Bearer tok-1' }
     })
-    .reply(200, '', { headers: headOk })
+    .reply(200, MANIFEST, { headers: manifestOk })
   await Promise.all([
     client.uploadBlob('org/app', new Uint8Array([1])),
     client.resolve('org/app', 'v1')

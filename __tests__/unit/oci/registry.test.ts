@@ -62,17 +62,14 @@ const errBody = (code: string, message = 'x'): string =>
   JSON.stringify({ errors: [{ code, message }] })
 
 describe('manifests', () => {
-  test('resolve: HEAD without Docker-Content-Digest falls back to GET and hashes', async () => {
+  test('resolve: one GET, the digest hashed from the bytes, no HEAD', async () => {
     const { agent, reg, client } = setup()
     reg
       .intercept({
         path: '/v2/org/app/manifests/v1',
-        method: 'HEAD',
+        method: 'GET',
         headers: h => String(h.accept).includes(MEDIA_TYPES.OCI_INDEX)
       })
-      .reply(200, '', { headers: OCI_JSON })
-    reg
-      .intercept({ path: '/v2/org/app/manifests/v1', method: 'GET' })
       .reply(200, Buffer.from(manifestBytes), { headers: OCI_JSON })
     assert.deepEqual(await client.resolve('org/app', 'v1'), {
       mediaType: MEDIA_TYPES.OCI_MANIFEST,
@@ -80,6 +77,100 @@ describe('manifests', () => {
       digest: manifestDigest
     })
     agent.assertNoPendingInterceptors()
+  })
+
+  test('index or manifest is decided by the body, whatever Content-Type says', async () => {
+    const child = {
+      mediaType: MEDIA_TYPES.OCI_MANIFEST,
+      size: manifestBytes.length,
+      digest: manifestDigest
+    }
+    const withType = utf8(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.OCI_INDEX,
+        manifests: [child]
+      })
+    )
+    const noType = utf8(
+      JSON.stringify({ schemaVersion: 2, manifests: [child] })
+    )
+    const lies = [
+      MEDIA_TYPES.OCI_MANIFEST,
+      MEDIA_TYPES.DOCKER_MANIFEST,
+      'application/octet-stream',
+      ''
+    ]
+    for (const bytes of [withType, noType]) {
+      for (const lie of lies) {
+        const { reg, client } = setup()
+        const digest = ociDigest(bytes)
+        reg
+          .intercept({ path: `/v2/org/app/manifests/${digest}`, method: 'GET' })
+          .reply(200, Buffer.from(bytes), {
+            headers: lie ? { 'content-type': lie } : {}
+          })
+        assert.deepEqual(
+          await client.resolve('org/app', digest),
+          { mediaType: MEDIA_TYPES.OCI_INDEX, size: bytes.length, digest },
+          `content type ${lie || '(none)'}`
+        )
+      }
+    }
+    // An image manifest served as an index stays an image manifest.
+    const { reg, client } = setup()
+    reg
+      .intercept({
+        path: `/v2/org/app/manifests/${manifestDigest}`,
+        method: 'GET'
+      })
+      .reply(200, Buffer.from(manifestBytes), { headers: INDEX_JSON })
+    assert.equal(
+      (await client.resolve('org/app', manifestDigest)).mediaType,
+      MEDIA_TYPES.OCI_MANIFEST
+    )
+  })
+
+  test('a body whose mediaType contradicts its shape, or that is both kinds, is invalid', async () => {
+    const config = {
+      mediaType: MEDIA_TYPES.OCI_CONFIG,
+      size: 2,
+      digest: `sha256:${'c'.repeat(64)}`
+    }
+    const bodies = [
+      // index shape, image media type
+      { schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_MANIFEST, manifests: [] },
+      // image shape, index media type
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.DOCKER_MANIFEST_LIST,
+        config,
+        layers: []
+      },
+      // both shapes
+      { schemaVersion: 2, config, layers: [], manifests: [] },
+      // neither
+      { schemaVersion: 2, mediaType: MEDIA_TYPES.OCI_MANIFEST },
+      // wrong schema version
+      { schemaVersion: 1, manifests: [] }
+    ]
+    for (const body of bodies) {
+      const { reg, client } = setup()
+      const bytes = utf8(JSON.stringify(body))
+      const digest = ociDigest(bytes)
+      reg
+        .intercept({ path: `/v2/org/app/manifests/${digest}`, method: 'GET' })
+        .reply(200, Buffer.from(bytes), { headers: INDEX_JSON })
+      await assert.rejects(
+        client.getManifest('org/app', digest),
+        (e: unknown) => {
+          assert.ok(e instanceof RegistryError)
+          assert.equal(e.code, 'REGISTRY_INVALID_RESPONSE')
+          return true
+        },
+        JSON.stringify(body)
+      )
+    }
   })
 
   test('getManifest by digest verifies the bytes', async () => {

@@ -7,7 +7,7 @@
 // Spec: shared/docs/cosign-spec.md §3.3; sigstore-go pkg/bundle validate,
 // sigstore-js packages/bundle/src/validate.ts.
 
-import { AppError } from '../../util/index.ts'
+import { AppError, isObject } from '../../util/index.ts'
 import {
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
@@ -52,9 +52,6 @@ export function bundleVersion(mediaType: string): BundleVersion {
 }
 
 type Json = Record<string, unknown>
-
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 // proto3 JSON accepts both base64 alphabets, padded or not.
 const B64 =

@@ -13,6 +13,7 @@ export {
 export {
   challengeClaim,
   decodeJwtClaims,
+  checkTokenClaims,
   inspectToken,
   type JwtClaims,
   type TokenIdentity

@@ -70,30 +70,115 @@ export function challengeClaim(claims: JwtClaims): string {
   return sub
 }
 
+/** Clock skew tolerated for `nbf`/`iat` (a runner's clock may run late). */
+export const TOKEN_CLOCK_SKEW_MS = 60_000
+
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
+
+/** Where the token came from, for the remedy: GitHub, GitLab, or other. */
+function platformOf(issuer: unknown): 'github' | 'gitlab' | 'other' {
+  if (issuer === GITHUB_ISSUER) return 'github'
+  if (typeof issuer === 'string' && /gitlab/i.test(issuer)) return 'gitlab'
+  return 'other'
+}
+
+function remedyFor(
+  problem: 'expired' | 'not-yet-valid' | 'audience',
+  issuer: unknown,
+  audience: string
+): string {
+  const platform = platformOf(issuer)
+  if (problem === 'audience') {
+    if (platform === 'github')
+      return (
+        `Let Sigil request the token (leave identity-token empty; the job needs "permissions: id-token: write"), ` +
+        `or request it with the audience: core.getIDToken('${audience}') or curl "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=${audience}".`
+      )
+    if (platform === 'gitlab')
+      return `Set the audience in the job:\nid_tokens:\n  SIGSTORE_ID_TOKEN:\n    aud: ${audience}`
+    return `Request the OIDC token for the audience "${audience}".`
+  }
+  if (problem === 'not-yet-valid')
+    return 'The token is dated in the future: check the clock of the machine that runs Sigil (NTP).'
+  if (platform === 'github')
+    return 'GitHub OIDC tokens live minutes: leave identity-token empty so Sigil requests one when it signs ("permissions: id-token: write"), or request it in the same step.'
+  if (platform === 'gitlab')
+    return 'GitLab mints id_tokens when the job starts: sign early in the job (id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore), or split long work into an earlier job.'
+  return 'Request a fresh OIDC token just before signing.'
+}
+
+function numericDate(claims: JwtClaims, name: string): number | undefined {
+  const v = claims[name]
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw invalid(`its "${name}" claim is not a number`)
+  }
+  return v * 1000
+}
+
+/**
+ * The checks Fulcio would make that we can make locally, before any network
+ * call: `exp` not passed, `nbf`/`iat` not in the future (60 s skew), and
+ * `aud` naming `audience` (default `sigstore`). Each failure has its own code
+ * and a remedy for the platform the token came from.
+ */
+export function checkTokenClaims(
+  claims: JwtClaims,
+  options: { now?: Date; audience?: string } = {}
+): void {
+  const now = (options.now ?? new Date()).getTime()
+  const audience = options.audience ?? 'sigstore'
+  const iss = claims['iss']
+  const exp = numericDate(claims, 'exp')
+  if (exp !== undefined && exp <= now) {
+    throw new SigstoreServiceError(
+      'IDENTITY_TOKEN_EXPIRED',
+      `The OIDC identity token expired at ${new Date(exp).toISOString()} (it is now ${new Date(now).toISOString()})`,
+      { remedy: remedyFor('expired', iss, audience) }
+    )
+  }
+  for (const name of ['nbf', 'iat']) {
+    const t = numericDate(claims, name)
+    if (t !== undefined && t > now + TOKEN_CLOCK_SKEW_MS) {
+      throw new SigstoreServiceError(
+        'IDENTITY_TOKEN_NOT_YET_VALID',
+        `The OIDC identity token is not valid before ${new Date(t).toISOString()} ("${name}"; it is now ${new Date(now).toISOString()})`,
+        { remedy: remedyFor('not-yet-valid', iss, audience) }
+      )
+    }
+  }
+  const aud = claims['aud']
+  const auds = Array.isArray(aud) ? aud : [aud]
+  if (!auds.includes(audience)) {
+    throw new SigstoreServiceError(
+      'IDENTITY_TOKEN_AUDIENCE_MISMATCH',
+      `The OIDC identity token is for the audience ${JSON.stringify(aud ?? null)}, not "${audience}"`,
+      { remedy: remedyFor('audience', iss, audience) }
+    )
+  }
+}
+
 /**
  * Summarises the token's claims and rejects tokens that Fulcio would refuse
- * for reasons we can see locally (no issuer, expired).
+ * for reasons we can see locally (no issuer, expired, not yet valid, another
+ * audience).
  */
-export function inspectToken(token: string, now = new Date()): TokenIdentity {
+export function inspectToken(
+  token: string,
+  now = new Date(),
+  audience = 'sigstore'
+): TokenIdentity {
   const claims = decodeJwtClaims(token)
   const challenge = challengeClaim(claims)
   const iss = claims['iss']
   if (typeof iss !== 'string' || iss === '') {
     throw invalid('it has no "iss" claim')
   }
-  const exp = claims['exp']
-  let expiresAt: Date | undefined
-  if (exp !== undefined) {
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
-      throw invalid('its "exp" claim is not a number')
-    }
-    expiresAt = new Date(exp * 1000)
-    if (expiresAt.getTime() <= now.getTime()) {
-      throw invalid(`it expired at ${expiresAt.toISOString()}`)
-    }
-  }
+  checkTokenClaims(claims, { now, audience })
+  const exp = numericDate(claims, 'exp')
+  const expiresAt = exp === undefined ? undefined : new Date(exp)
   const aud = claims['aud']
-  const audience = Array.isArray(aud)
+  const audience0 = Array.isArray(aud)
     ? typeof aud[0] === 'string'
       ? aud[0]
       : undefined
@@ -101,5 +186,11 @@ export function inspectToken(token: string, now = new Date()): TokenIdentity {
       ? aud
       : undefined
   const sub = typeof claims['sub'] === 'string' ? claims['sub'] : challenge
-  return { issuer: iss, subject: sub, challenge, audience, expiresAt }
+  return {
+    issuer: iss,
+    subject: sub,
+    challenge,
+    audience: audience0,
+    expiresAt
+  }
 }

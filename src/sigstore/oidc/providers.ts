@@ -21,7 +21,7 @@ import {
   isHttpLayerError,
   serviceMessage
 } from '../errors.ts'
-import { decodeJwtClaims } from './jwt.ts'
+import { checkTokenClaims, decodeJwtClaims } from './jwt.ts'
 
 /** The role: hands out an OIDC identity token (audience `sigstore`). */
 export interface IdentityProvider {
@@ -42,8 +42,13 @@ function accept(token: string): string {
 export class StaticIdentityProvider implements IdentityProvider {
   readonly #token: string
 
-  constructor(token: string) {
+  /**
+   * Checks the token at once (exp, nbf, aud: see checkTokenClaims), so a
+   * token that cannot work fails before any network call of the run.
+   */
+  constructor(token: string, options: { audience?: string } = {}) {
     registerSecret(token.trim())
+    checkTokenClaims(decodeJwtClaims(token.trim()), options)
     this.#token = token
   }
 
@@ -73,6 +78,13 @@ export class EnvIdentityProvider implements IdentityProvider {
     this.#remedy =
       options.remedy ??
       `Set ${varName} to an OIDC identity token with audience "sigstore".`
+    // A token already in the environment is checked now, before any network
+    // call of the run (exp, nbf, aud).
+    const token = this.#env[varName]?.trim()
+    if (token) {
+      registerSecret(token)
+      checkTokenClaims(decodeJwtClaims(token))
+    }
   }
 
   async getToken(): Promise<string> {

@@ -7,7 +7,13 @@
 // protos/sigstore_trustroot.proto).
 
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { AppError, fromBase64, isBase64, toBase64 } from '../../util/index.ts'
+import {
+  AppError,
+  fromBase64,
+  isBase64,
+  toBase64,
+  isObject
+} from '../../util/index.ts'
 import {
   isSignedBy,
   parseCertificate,
@@ -32,9 +38,13 @@ export class TrustRootError extends AppError {
   }
 }
 
-/** Inclusive validity window in epoch milliseconds. */
+/**
+ * Validity window in epoch milliseconds, both ends inclusive. `start` is
+ * undefined when the trusted root gives none: such an authority is invalid
+ * and never used (client spec), though it stays listed so errors can name it.
+ */
 export interface ValidityWindow {
-  start: number
+  start: number | undefined
   end: number
 }
 
@@ -53,8 +63,6 @@ export interface LogAuthority {
   publicKey: KeyObject
   publicKeyDer: Uint8Array
   validFor: ValidityWindow
-  /** Whether validFor.start was given (sigstore-go requires it for SETs). */
-  hasStart: boolean
 }
 
 export interface CertificateAuthority {
@@ -76,18 +84,22 @@ export interface TrustMaterial {
   ctlogsById: Map<string, LogAuthority[]>
 }
 
-/** Whether `t` (epoch ms) lies in the window, both ends inclusive. */
+/**
+ * Whether `t` (epoch ms) lies in the window, both ends inclusive; never for
+ * a window without a start.
+ */
 export function inWindow(w: ValidityWindow, t: number): boolean {
-  return w.start <= t && t <= w.end
+  return w.start !== undefined && w.start <= t && t <= w.end
 }
 
 type Json = Record<string, unknown>
 
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Validates and converts a parsed trusted_root.json. */
-export function parseTrustedRoot(json: unknown): TrustMaterial {
+/**
+ * Validates and converts a parsed trusted_root.json. As in protobuf JSON, a
+ * field whose value is `null` is the same as an absent field.
+ */
+export function parseTrustedRoot(input: unknown): TrustMaterial {
+  const json = withoutNulls(input)
   if (!isObject(json)) throw new TrustRootError('trusted root is not an object')
   const mediaType = json['mediaType']
   if (
@@ -115,6 +127,17 @@ export function parseTrustedRoot(json: unknown): TrustMaterial {
     tlogsById: indexById(tlogs),
     ctlogsById: indexById(ctlogs)
   }
+}
+
+/** A copy with every object member whose value is `null` left out. */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls)
+  if (!isObject(v)) return v
+  const out: Json = {}
+  for (const [k, x] of Object.entries(v)) {
+    if (x !== null) out[k] = withoutNulls(x)
+  }
+  return out
 }
 
 let publicGood: TrustMaterial | undefined
@@ -159,13 +182,10 @@ function bytes(o: Json, key: string, where: string): Uint8Array {
   return fromBase64(v)
 }
 
-function toWindow(
-  v: unknown,
-  where: string
-): ValidityWindow & { hasStart: boolean } {
-  if (v === undefined) {
-    return { start: -Infinity, end: Infinity, hasStart: false }
-  }
+// A missing validFor, or one without a start, gives a window that is never
+// used (client spec: the start is required). The end is optional (open).
+function toWindow(v: unknown, where: string): ValidityWindow {
+  if (v === undefined) return { start: undefined, end: Infinity }
   if (!isObject(v)) throw new TrustRootError(`${where}.validFor is invalid`)
   const date = (k: 'start' | 'end'): number | undefined => {
     const s = v[k]
@@ -181,11 +201,7 @@ function toWindow(
   if (start !== undefined && end !== undefined && end < start) {
     throw new TrustRootError(`${where}.validFor ends before it starts`)
   }
-  return {
-    start: start ?? -Infinity,
-    end: end ?? Infinity,
-    hasStart: start !== undefined
-  }
+  return { start, end: end ?? Infinity }
 }
 
 function toLog(t: unknown, where: string): LogAuthority {
@@ -212,10 +228,7 @@ function toLog(t: unknown, where: string): LogAuthority {
     if (!isObject(ck)) throw new TrustRootError(`${where}.checkpointKeyId`)
     checkpointKeyId = bytes(ck, 'keyId', `${where}.checkpointKeyId`)
   }
-  const { hasStart, ...validFor } = toWindow(
-    pk['validFor'],
-    `${where}.publicKey`
-  )
+  const validFor = toWindow(pk['validFor'], `${where}.publicKey`)
   return {
     baseUrl,
     origin,
@@ -229,8 +242,7 @@ function toLog(t: unknown, where: string): LogAuthority {
     publicKeyDer: new Uint8Array(
       publicKey.export({ type: 'spki', format: 'der' })
     ),
-    validFor,
-    hasStart
+    validFor
   }
 }
 
@@ -283,8 +295,7 @@ function toCa(c: unknown, where: string): CertificateAuthority {
         .filter(x => typeof x === 'string')
         .join('/')
     : ''
-  const { hasStart: _ignored, ...validFor } = toWindow(c['validFor'], where)
-  void _ignored
+  const validFor = toWindow(c['validFor'], where)
   return {
     uri: typeof c['uri'] === 'string' ? c['uri'] : '',
     subject,

@@ -106,7 +106,7 @@ export interface ParsedCertificate {
   sans: SubjectAltName[]
   /** sigstore-go's identity: first URI SAN, else email, else otherName. */
   subjectAlternativeName: string | undefined
-  /** Fulcio's Sigstore extensions, decoded on first access. */
+  /** Fulcio's Sigstore extensions (a malformed one fails the parse). */
   readonly fulcio: FulcioExtensions
   isCA: boolean
   pathLenConstraint: number | undefined
@@ -243,7 +243,8 @@ function parseCertificateUnchecked(der: Uint8Array): ParsedCertificate {
 
   let x509: NodeX509Certificate | undefined
   let publicKey: KeyObject | undefined
-  let fulcio: FulcioExtensions | undefined
+  // Eager: a malformed Fulcio extension rejects the certificate here.
+  const fulcio = fulcioExtensions({ extensions })
   const primary =
     sans.find(s => s.type === 'uri') ??
     sans.find(s => s.type === 'email') ??
@@ -265,10 +266,7 @@ function parseCertificateUnchecked(der: Uint8Array): ParsedCertificate {
     extensions,
     sans,
     subjectAlternativeName: primary?.value,
-    get fulcio(): FulcioExtensions {
-      fulcio ??= fulcioExtensions(this)
-      return fulcio
-    },
+    fulcio,
     isCA,
     pathLenConstraint,
     keyUsage,

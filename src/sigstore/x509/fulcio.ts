@@ -4,7 +4,7 @@
 // Knows nothing about policy; it only reports what the certificate says.
 // Spec: shared/docs/cosign-spec.md §4.4 (sigstore/fulcio docs/oid-info.md).
 
-import { TAG, parseDer } from '../asn1/index.ts'
+import { Asn1Error, TAG, parseDer } from '../asn1/index.ts'
 import type { ParsedCertificate } from './certificate.ts'
 
 export interface FulcioExtensions {
@@ -81,33 +81,58 @@ export const FULCIO_EXTENSION_OIDS: Record<string, string> = Object.fromEntries(
 const strict = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * Decodes every Fulcio extension present. A value that is not in the
- * expected encoding is left out rather than guessed (fail closed for policy).
+ * Decodes every Fulcio extension present. A known extension whose value is
+ * not in its expected encoding (raw UTF-8 for `.1`-`.6`, one DER UTF8String
+ * for `.8`-`.24`) rejects the certificate: guessing, or falling back from a
+ * malformed `.8` issuer to the deprecated `.1`, would let a certificate say
+ * two things at once (sigstore-js rejects it too).
  */
-export function fulcioExtensions(cert: ParsedCertificate): FulcioExtensions {
+export function fulcioExtensions(
+  cert: Pick<ParsedCertificate, 'extensions'>
+): FulcioExtensions {
   const out: FulcioExtensions = {}
   for (const [oid, ext] of cert.extensions) {
     if (!oid.startsWith(ARC)) continue
     const raw = RAW[oid]
     if (raw) {
-      try {
-        out[raw] = strict.decode(ext.value)
-      } catch {
-        // not UTF-8: leave unset
-      }
+      out[raw] = decodeUtf8(ext.value, oid, raw, 'UTF-8 text')
       continue
     }
     const named = DER_UTF8[oid]
-    if (named) {
-      try {
-        const node = parseDer(ext.value)
-        if (node.tag === TAG.UTF8_STRING) out[named] = strict.decode(node.value)
-      } catch {
-        // malformed: leave unset
-      }
-    }
+    if (named) out[named] = decodeDerUtf8(ext.value, oid, named)
   }
   const issuer = out.issuerV2 ?? out.issuerV1
   if (issuer !== undefined) out.issuer = issuer
   return out
+}
+
+function decodeDerUtf8(value: Uint8Array, oid: string, name: string): string {
+  let node
+  try {
+    node = parseDer(value)
+  } catch {
+    throw malformed(oid, name, 'a DER UTF8String')
+  }
+  if (node.tag !== TAG.UTF8_STRING)
+    throw malformed(oid, name, 'a DER UTF8String')
+  return decodeUtf8(node.value, oid, name, 'a DER UTF8String')
+}
+
+function decodeUtf8(
+  value: Uint8Array,
+  oid: string,
+  name: string,
+  expected: string
+): string {
+  try {
+    return strict.decode(value)
+  } catch {
+    throw malformed(oid, name, expected)
+  }
+}
+
+function malformed(oid: string, name: string, expected: string): Asn1Error {
+  return new Asn1Error(
+    `Fulcio extension ${oid} (${name}) is present but is not ${expected}`
+  )
 }

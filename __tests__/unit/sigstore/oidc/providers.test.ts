@@ -46,13 +46,11 @@ describe('StaticIdentityProvider', () => {
     assert.ok(!redact(`token=${token}`).includes(token))
   })
 
-  it('rejects a non-JWT', async () => {
-    await assert.rejects(
-      new StaticIdentityProvider('opaque-token').getToken(),
-      {
-        code: 'IDENTITY_TOKEN_INVALID'
-      }
-    )
+  it('rejects a non-JWT when built (before any network call)', () => {
+    assert.throws(() => new StaticIdentityProvider('opaque-token'), {
+      name: 'SigstoreServiceError',
+      code: 'IDENTITY_TOKEN_INVALID'
+    })
   })
 })
 
@@ -88,10 +86,10 @@ describe('EnvIdentityProvider', () => {
     )
   })
 
-  it('a malformed token is IDENTITY_TOKEN_INVALID and is not echoed', async () => {
+  it('a malformed token is IDENTITY_TOKEN_INVALID and is not echoed', () => {
     const junk = 'aaaa.bbbb-not-base64-json.cccc'
-    await assert.rejects(
-      new EnvIdentityProvider('T', { env: { T: junk } }).getToken(),
+    assert.throws(
+      () => new EnvIdentityProvider('T', { env: { T: junk } }),
       (e: unknown) =>
         e instanceof SigstoreServiceError &&
         e.code === 'IDENTITY_TOKEN_INVALID' &&

@@ -208,7 +208,8 @@ describe('TsaClient', () => {
     const f = await fakeTsa(() => ({ status: 500, body: 'x' }))
     try {
       await assert.rejects(
-        new TsaClient({ url: f.url, http }).timestamp(new Uint8Array([1]))
+        new TsaClient({ url: f.url, http }).timestamp(new Uint8Array([1])),
+        { name: 'SigstoreServiceError', code: 'TSA_REQUEST_FAILED' }
       )
       const text = openssl(
         ['ts', '-query', '-in', '@', '-text'],

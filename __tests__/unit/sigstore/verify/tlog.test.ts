@@ -445,3 +445,87 @@ test('a key-based bundle without a key fails CERTIFICATE_MISSING', () => {
     'CERTIFICATE_MISSING'
   )
 })
+
+/** A key-based DSSE bundle whose dsse entry logs exactly what it carries. */
+function dsseBundle(
+  type: string,
+  statement: Buffer,
+  signingKey = signer.privateKey
+) {
+  const sig = sign('sha256', preAuthEncoding(type, statement), signingKey)
+  const body = Buffer.from(
+    JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: '00' },
+        payloadHash: {
+          algorithm: 'sha256',
+          value: createHash('sha256').update(statement).digest('hex')
+        },
+        signatures: [
+          {
+            signature: toBase64(sig),
+            verifier: toBase64(Buffer.from(signer.pem))
+          }
+        ]
+      }
+    })
+  )
+  const entry = log.add(body, { kind: 'dsse', version: '0.0.1' })
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { publicKey: {}, tlogEntries: [entry] },
+    dsseEnvelope: {
+      payload: toBase64(statement),
+      payloadType: type,
+      signatures: [{ sig: toBase64(sig) }]
+    }
+  }
+}
+
+const inTotoFor = (bytes: Uint8Array): Buffer =>
+  Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [
+        {
+          name: 'a',
+          digest: { sha256: createHash('sha256').update(bytes).digest('hex') }
+        }
+      ],
+      predicateType: 'https://example/p',
+      predicate: {}
+    })
+  )
+
+test('DSSE: a logged envelope signed by another key fails SIGNATURE_INVALID', () => {
+  const other = newSigner()
+  const bundle = dsseBundle(
+    'application/vnd.in-toto+json',
+    inTotoFor(artifact),
+    other.privateKey
+  )
+  assert.equal(
+    code(() =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        { trust: trustWith([log]), publicKey: signer.publicKey }
+      )
+    ),
+    'SIGNATURE_INVALID'
+  )
+})
+
+test('DSSE: an artifact can only be bound through an in-toto payload type', () => {
+  const bundle = dsseBundle('application/vnd.other+json', inTotoFor(artifact))
+  assert.equal(
+    code(() =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        { trust: trustWith([log]), publicKey: signer.publicKey }
+      )
+    ),
+    'DSSE_PAYLOAD_TYPE_INVALID'
+  )
+})

@@ -174,5 +174,9 @@ test('malformed certificates raise CERTIFICATE_INVALID', () => {
 })
 
 test('precertTbs refuses a certificate without an SCT list', () => {
-  assert.throws(() => precertTbs(intermediate))
+  assert.throws(() => precertTbs(intermediate), {
+    name: 'Asn1Error',
+    code: 'ASN1_INVALID',
+    message: /no SCT list/
+  })
 })

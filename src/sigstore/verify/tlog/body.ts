@@ -11,7 +11,8 @@ import {
   fromBase64,
   fromHex,
   parsePemBlocks,
-  type HashAlgorithm
+  type HashAlgorithm,
+  isObject
 } from '../../../util/index.ts'
 import { parseCertificate } from '../../x509/index.ts'
 import { VerificationError } from '../errors.ts'
@@ -28,8 +29,6 @@ export interface SignerKeyInfo {
 }
 
 type Json = Record<string, unknown>
-const isObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function mismatch(entry: TlogEntry, what: string): VerificationError {
   return new VerificationError(

@@ -39,17 +39,22 @@ export interface VerifiedTlogEntry {
   proofVerified: boolean
 }
 
-/** The trusted authorities for an entry's log ID ([] when untrusted). */
+/**
+ * The trusted authorities for an entry's log ID ([] when untrusted). A log
+ * whose validFor has no start is invalid (client spec) and never returned.
+ */
 export function logAuthoritiesFor(
   trust: TrustMaterial,
   logId: Uint8Array
 ): LogAuthority[] {
   const id = toBase64(logId)
   const byId = trust.tlogsById.get(id)
-  if (byId) return byId
-  return trust.tlogs.filter(
-    l => l.checkpointKeyId !== undefined && toBase64(l.checkpointKeyId) === id
-  )
+  const logs =
+    byId ??
+    trust.tlogs.filter(
+      l => l.checkpointKeyId !== undefined && toBase64(l.checkpointKeyId) === id
+    )
+  return logs.filter(l => l.validFor.start !== undefined)
 }
 
 /** RFC 8785 form of the SET payload {body, integratedTime, logID, logIndex}. */
@@ -77,8 +82,8 @@ export function setPayload(entry: TlogEntry): Buffer {
 function verifySET(entry: TlogEntry, logs: LogAuthority[]): void {
   const data = setPayload(entry)
   const t = entry.integratedTime! * 1000
-  // sigstore-go: the key must declare a start and cover integratedTime.
-  const usable = logs.filter(l => l.hasStart && inWindow(l.validFor, t))
+  // The key must declare a start (inWindow) and cover integratedTime.
+  const usable = logs.filter(l => inWindow(l.validFor, t))
   if (usable.length === 0) {
     throw new VerificationError(
       'TLOG_SET_INVALID',
