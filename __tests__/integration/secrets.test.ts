@@ -113,6 +113,10 @@ describe('a registry that echoes the Authorization header', () => {
         'http://127.0.0.1:9',
         '--rekor-url',
         'http://127.0.0.1:9',
+        // Nothing listens there: a connection refused is retried until the
+        // budget is spent.
+        '--retry-budget',
+        '2',
         '--registry-username',
         USER,
         '--registry-password',

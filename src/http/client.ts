@@ -46,6 +46,8 @@ export interface HttpClientOptions {
 }
 
 const MAX_REDIRECTS = 5
+/** 2xx answers found incomplete (HttpRequest.complete) before giving up. */
+const MAX_DAMAGED_ANSWERS = 3
 /** Time left for a final attempt when a backoff is cut to fit the budget. */
 const LAST_ATTEMPT_MS = 250
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024
@@ -166,6 +168,7 @@ export class HttpClient {
     const maxAttempts = repeatable(req) ? this.#retries + 1 : 1
     const shown = redactUrl(url)
     const first = Date.now()
+    let damagedAnswers = 0
     const tried = (attempt: number): string =>
       `${attempt} attempt${attempt === 1 ? '' : 's'}${attempt > 1 ? ` over ${seconds(Date.now() - first)}` : ''}`
     for (let attempt = 1; ; attempt++) {
@@ -191,10 +194,14 @@ export class HttpClient {
           res.status < 300 &&
           req.complete !== undefined &&
           !req.complete(res)
-        if (damaged)
+        if (damaged) {
+          damagedAnswers++
           this.#logger.debug(`HTTP ${method} ${shown}: incomplete response`)
+        }
+        // A body that stays wrong is the server's answer, not an accident.
         if (
           (!damaged && !isRetryableStatus(res.status)) ||
+          (damaged && damagedAnswers >= MAX_DAMAGED_ANSWERS) ||
           attempt >= maxAttempts
         )
           return res

@@ -14,7 +14,8 @@ export interface HttpRequest {
    * a read-merge-write of a mutable tag that must re-read first). */
   retry?: boolean
   /** A 2xx response for which this says false (e.g. a body cut short that
-   * does not parse) is retried like a 5xx, within the budget. */
+   * does not parse) is retried like a 5xx, within the budget, up to three
+   * times (then it is returned: the caller reports it). */
   complete?: (res: HttpResponse) => boolean
   /** Per-attempt timeout; defaults to the client's. */
   timeoutMs?: number
