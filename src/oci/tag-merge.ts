@@ -123,13 +123,15 @@ export async function mergeIntoTag<T>(
   }
   const rtt = (): number =>
     trips.length > 0 ? Math.max(...trips.slice(-2)) : client.latencyMs()
-  const staleMs = (): number => Math.max(10, 2 * rtt())
-  const settleMs = (): number =>
-    Math.round(
+  const staleMs = (): number => Math.max(10, rtt() / 2)
+  const settleMs = (): number => {
+    const base = staleMs() + rtt() / 2
+    return Math.round(
       foreignChanges > 0
-        ? Math.max(50, 5 * staleMs()) * (1 + random() * 0.5)
-        : staleMs() * (1.2 + random() * 0.5)
+        ? Math.max(50, 5 * base) * (1 + random() * 0.5)
+        : base * (1.2 + random() * 0.5)
     )
+  }
   const read = async (): Promise<Observed> => {
     reads++
     const found = await timed(client.findManifest(spec.repository, spec.tag))
