@@ -111,9 +111,11 @@ export async function mergeIntoTag<T>(
   // the read is re-validated first). Another writer whose read preceded our
   // PUT therefore lands its PUT less than staleMs (plus one trip) after ours,
   // and our read, sent settleMs after our PUT's answer plus one trip, comes
-  // later: settleMs > staleMs is enough (docs/write-protocol.md). Both grow
-  // with the round trip measured on this tag's own reads and writes (a busy
-  // machine or registry shows up there), not with earlier, busier phases.
+  // later: settleMs > staleMs is enough when both see the same trips
+  // (docs/write-protocol.md). The rtt/2 terms are the margin for a racer
+  // whose trips are longer than ours; both use the round trip measured on
+  // this tag's own reads and writes (a busy machine or registry shows up
+  // there), not earlier, busier phases.
   const trips: number[] = []
   const timed = async <R>(op: Promise<R>): Promise<R> => {
     const started = Date.now()
