@@ -21,6 +21,7 @@ import {
   GITHUB_SAN,
   freshIndex,
   startWorld,
+  signOptions,
   type World
 } from '../support/world.ts'
 
@@ -40,23 +41,10 @@ const logger = {
   group: <T>(_: string, fn: () => Promise<T>) => fn()
 }
 
-function signOpts(
+const signOpts = (
   images: string[],
   extra: Partial<SignImagesOptions> = {}
-): SignImagesOptions {
-  return {
-    images,
-    format: 'legacy',
-    recursive: false,
-    annotations: {},
-    tlogUpload: true,
-    fulcioUrl: w.stack.fulcioUrl,
-    rekorUrl: w.stack.rekorUrl,
-    trust: w.trust,
-    concurrency: 4,
-    ...extra
-  }
-}
+): SignImagesOptions => signOptions(w, images, extra)
 
 function verifyOpts(images: string[]): VerifyImagesOptions {
   return {

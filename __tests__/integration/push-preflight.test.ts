@@ -23,7 +23,12 @@ import {
   startRegistry,
   type TestRegistry
 } from '../support/registry.ts'
-import { freshImage, startWorld, type World } from '../support/world.ts'
+import {
+  freshImage,
+  signOptions,
+  startWorld,
+  type World
+} from '../support/world.ts'
 
 const ADMIN = { username: 'admin', password: 'admin-password-1' }
 const READER = {
@@ -52,23 +57,10 @@ const logger = {
   group: <T>(_: string, fn: () => Promise<T>) => fn()
 }
 
-function signOpts(
+const signOpts = (
   images: string[],
   extra: Partial<SignImagesOptions> = {}
-): SignImagesOptions {
-  return {
-    images,
-    format: 'bundle',
-    recursive: false,
-    annotations: {},
-    tlogUpload: true,
-    fulcioUrl: w.stack.fulcioUrl,
-    rekorUrl: w.stack.rekorUrl,
-    trust: w.trust,
-    concurrency: 4,
-    ...extra
-  }
-}
+): SignImagesOptions => signOptions(w, images, { format: 'bundle', ...extra })
 
 describe('push permission before anything public', () => {
   test('a pull-only user: REGISTRY_DENIED, and Fulcio and Rekor saw nothing', async () => {

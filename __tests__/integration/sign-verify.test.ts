@@ -37,6 +37,7 @@ import {
   startWorld,
   tamperSigManifest,
   writeKeyPair,
+  signOptions,
   type World
 } from '../support/world.ts'
 
@@ -48,23 +49,10 @@ after(async () => {
   await w?.stop()
 })
 
-function signOpts(
+const signOpts = (
   images: string[],
   extra: Partial<SignImagesOptions> = {}
-): SignImagesOptions {
-  return {
-    images,
-    format: 'legacy',
-    recursive: false,
-    annotations: {},
-    tlogUpload: true,
-    fulcioUrl: w.stack.fulcioUrl,
-    rekorUrl: w.stack.rekorUrl,
-    trust: w.trust,
-    concurrency: 4,
-    ...extra
-  }
-}
+): SignImagesOptions => signOptions(w, images, extra)
 
 const deps = (token = w.token) => ({
   http: w.runtime.http,

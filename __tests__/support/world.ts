@@ -10,7 +10,11 @@ import {
   listReferrers,
   type ImageManifest
 } from '../../src/oci/index.ts'
-import { createRuntime, type Runtime } from '../../src/cosign/index.ts'
+import {
+  createRuntime,
+  type Runtime,
+  type SignImagesOptions
+} from '../../src/cosign/index.ts'
 import {
   parseTrustedRoot,
   type TrustMaterial
@@ -93,6 +97,26 @@ export async function startWorld(
 }
 
 export { GITHUB_SAN }
+
+/** signImages options for the world's Sigstore stack (legacy, keyless). */
+export function signOptions(
+  w: World,
+  images: string[],
+  extra: Partial<SignImagesOptions> = {}
+): SignImagesOptions {
+  return {
+    images,
+    format: 'legacy',
+    recursive: false,
+    annotations: {},
+    tlogUpload: true,
+    fulcioUrl: w.stack.fulcioUrl,
+    rekorUrl: w.stack.rekorUrl,
+    trust: w.trust,
+    concurrency: 4,
+    ...extra
+  }
+}
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 
 let seq = 0
