@@ -2,13 +2,9 @@
 // distribution 2.8 lacks: it remembers manifests PUT through it that carry a
 // `subject`, answers them with `OCI-Subject`, and serves
 // GET /v2/<name>/referrers/<digest>. Everything else is proxied unchanged.
+import { listenLoopback, readAll } from './loopback.ts'
 import { createHash } from 'node:crypto'
-import {
-  createServer,
-  request,
-  type IncomingMessage,
-  type Server
-} from 'node:http'
+import { createServer, request, type Server } from 'node:http'
 
 export interface FakeReferrersProxy {
   host: string
@@ -93,20 +89,12 @@ export async function startFakeReferrersProxy(
     upstreamReq.on('error', () => res.writeHead(502).end())
     upstreamReq.end(body)
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const listening = await listenLoopback(server)
   return {
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    ...listening,
     get referrersRequests() {
       return state.referrersRequests
-    },
-    stop: () =>
-      new Promise<void>(resolve => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+    }
   }
 }
 
@@ -146,13 +134,4 @@ function record(
   }
   bySubject.set(key, list)
   return subject
-}
-
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }

@@ -9,6 +9,7 @@
 // the bearer token had expired. `lagReads` makes a manifest tag answer
 // MANIFEST_UNKNOWN for the next K reads after each write, as eventually
 // consistent registries do.
+import { listenLoopback } from './loopback.ts'
 import {
   createServer,
   request,
@@ -17,7 +18,6 @@ import {
   type Server,
   type ServerResponse
 } from 'node:http'
-import type { Socket } from 'node:net'
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: number }
@@ -76,7 +76,6 @@ export async function startFaultProxy(
   const random = o.random ?? Math.random
   const log: string[] = []
   const lagging = new Map<string, number>()
-  const sockets = new Set<Socket>()
   const state = {
     rules: o.rules ?? [],
     lagReads: o.lagReads ?? 0,
@@ -137,10 +136,6 @@ export async function startFaultProxy(
       if (fault) state.faulted++
       void handle(req, res, body, fault)
     })
-  })
-  server.on('connection', s => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
   })
 
   async function handle(
@@ -217,12 +212,9 @@ export async function startFaultProxy(
     up.end(body)
   }
 
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const listening = await listenLoopback(server)
   return {
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    ...listening,
     get rules() {
       return state.rules
     },
@@ -238,11 +230,6 @@ export async function startFaultProxy(
     log,
     get faulted() {
       return state.faulted
-    },
-    stop: () =>
-      new Promise<void>(resolve => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      })
+    }
   }
 }

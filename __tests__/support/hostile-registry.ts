@@ -5,12 +5,8 @@
 // behaviour is off until a test sets it in `behaviour`, and can be changed
 // between requests. Everything else is proxied unchanged (the registry builds
 // its Location URLs from the Host header, which the proxy passes through).
-import {
-  createServer,
-  request,
-  type IncomingMessage,
-  type Server
-} from 'node:http'
+import { listenLoopback, readAll } from './loopback.ts'
+import { createServer, request, type Server } from 'node:http'
 
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/
 
@@ -122,12 +118,9 @@ export async function startHostileRegistry(
     upstreamReq.on('error', () => res.writeHead(502).end())
     upstreamReq.end(body)
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
+  const listening = await listenLoopback(server)
   return {
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    ...listening,
     get behaviour() {
       return state.behaviour
     },
@@ -136,20 +129,6 @@ export async function startHostileRegistry(
     },
     seen,
     echoed,
-    authorizations,
-    stop: () =>
-      new Promise<void>(resolve => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+    authorizations
   }
-}
-
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }

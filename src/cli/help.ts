@@ -122,19 +122,9 @@ function inputFlags(
   return out
 }
 
-const BLOB_FLAGS = new Set([
-  'certificate-identity',
-  'certificate-identity-regexp',
-  'certificate-oidc-issuer',
-  'certificate-oidc-issuer-regexp',
-  'certificate-github-workflow-trigger',
-  'certificate-github-workflow-sha',
-  'certificate-github-workflow-name',
-  'certificate-github-workflow-repository',
-  'certificate-github-workflow-ref',
-  'key',
-  'trusted-root'
-])
+/** verify-blob takes verify's policy and trust flags: no registry, no images. */
+const isBlobFlag = (name: string): boolean =>
+  name.startsWith('certificate-') || name === 'key' || name === 'trusted-root'
 
 export const COMMANDS = {
   sign: {
@@ -175,10 +165,7 @@ export const COMMANDS = {
         value: 'FILE',
         description: 'The Sigstore bundle to verify (required).'
       },
-      ...inputFlags(
-        VERIFY_INPUTS.filter(n => BLOB_FLAGS.has(n)),
-        VERIFY_INPUT_DOCS
-      ),
+      ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
       output: OUTPUT,
       ...COMMON
     }
