@@ -107,8 +107,6 @@ const UNKNOWN_RETRY_DELAYS_MS = [100, 250, 500, 1000]
 const SUCCESS = new Set([200, 201, 202, 204])
 /** Waits before a manifest PUT answered "blob unknown" is sent again. */
 const BLOB_RACE_DELAYS_MS = [50, 100, 200, 400]
-/** Request durations kept for latencyMs(). */
-const LATENCY_SAMPLES = 16
 /** Upload sessions opened for one blob before giving up. */
 const UPLOAD_SESSIONS = 3
 
@@ -130,7 +128,6 @@ export class RegistryClient {
   readonly #http: HttpClient
   readonly #logger: Logger
   readonly #auth: Authenticator
-  readonly #latencies: number[] = []
 
   constructor(registry: string, options: RegistryClientOptions) {
     this.registry = canonicalRegistry(registry)
@@ -159,17 +156,6 @@ export class RegistryClient {
       allowHttpRealm: options.allowHttp === true,
       logger: this.#logger
     })
-  }
-
-  /**
-   * A recent round-trip time to this registry (ms): the 75th percentile of
-   * the last requests' durations, retries and waits excluded. Writers of
-   * mutable tags scale their waits with it.
-   */
-  latencyMs(): number {
-    if (this.#latencies.length === 0) return 20
-    const sorted = [...this.#latencies].sort((a, b) => a - b)
-    return sorted[Math.floor((sorted.length - 1) * 0.75)]!
   }
 
   /** Forget which blobs of `repository` were uploaded: the next upload of
@@ -819,10 +805,8 @@ export class RegistryClient {
         if (authorization) headers.authorization = authorization
       }
       let res: HttpResponse
-      const started = Date.now()
       try {
         res = await this.#http.request({ ...req, headers })
-        if (res.attempts === 1) this.#recordLatency(Date.now() - started)
       } catch (e) {
         const tooLarge =
           e instanceof HttpError && e.code === 'HTTP_BODY_TOO_LARGE'
@@ -840,11 +824,6 @@ export class RegistryClient {
         continue
       return res
     }
-  }
-
-  #recordLatency(ms: number): void {
-    this.#latencies.push(ms)
-    if (this.#latencies.length > LATENCY_SAMPLES) this.#latencies.shift()
   }
 
   async #fail(

@@ -123,8 +123,8 @@ export async function mergeIntoTag<T>(
     trips.push(Date.now() - started)
     return r
   }
-  const rtt = (): number =>
-    trips.length > 0 ? Math.max(...trips.slice(-2)) : client.latencyMs()
+  // Every wait follows at least one timed read.
+  const rtt = (): number => Math.max(0, ...trips.slice(-2))
   const staleMs = (): number => Math.max(10, rtt() / 2)
   const settleMs = (): number => {
     const base = staleMs() + rtt() / 2
