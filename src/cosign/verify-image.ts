@@ -322,10 +322,23 @@ async function verifyTarget(
   return base
 }
 
-function verifyBundleCandidate(
+/**
+ * One bundle referrer of an image: a DSSE in-toto statement whose signature
+ * verifies and whose subject names exactly this digest (and the required
+ * annotations). Pure over data; exported for its tests.
+ */
+export function verifyBundleCandidate(
   json: unknown,
-  target: ImageTarget,
-  options: VerifyImagesOptions
+  target: Pick<ImageTarget, 'descriptor' | 'repository'>,
+  options: Pick<
+    VerifyImagesOptions,
+    | 'trust'
+    | 'policy'
+    | 'publicKey'
+    | 'annotations'
+    | 'insecureIgnoreTlog'
+    | 'now'
+  >
 ): Partial<CandidateReport> {
   const digest = target.descriptor.digest
   const bundle = parseBundle(json)

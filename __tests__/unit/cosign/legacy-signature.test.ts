@@ -256,3 +256,29 @@ test('a forged signature whose entry matches fails SIGNATURE_INVALID', () => {
     'SIGNATURE_INVALID'
   )
 })
+
+test('a missing certificate or Rekor bundle names the annotation that is missing', () => {
+  const expect = (fn: () => unknown, c: string, annotation: string) =>
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof VerificationError, String(e))
+      assert.equal(e.code, c)
+      assert.ok(e.message.includes(annotation), e.message)
+      return true
+    })
+  const base = { payload, expectedDigest: imageDigest, trust }
+  expect(
+    () => verifyLegacySignature({ ...base, layer: signedLayer(payload) }),
+    'CERTIFICATE_MISSING',
+    'dev.sigstore.cosign/certificate'
+  )
+  expect(
+    () =>
+      verifyLegacySignature({
+        ...base,
+        layer: signedLayer(payload, { logged: false }),
+        publicKey: signer.pem
+      }),
+    'TLOG_MISSING',
+    ANNOTATION_BUNDLE
+  )
+})

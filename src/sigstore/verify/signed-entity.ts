@@ -140,10 +140,26 @@ export function toSignedEntity(
 ): SignedEntity {
   const version = bundleVersion(bundle.mediaType)
   const vm = bundle.verificationMaterial
+  const key = keyMaterial(vm)
+  const content = signatureContent(bundle, artifact)
+  return {
+    content,
+    key,
+    tlogEntries: (vm.tlogEntries ?? []).map(toTlogEntry),
+    rfc3161Timestamps: (
+      vm.timestampVerificationData?.rfc3161Timestamps ?? []
+    ).map(t => fromBase64(t.signedTimestamp)),
+    requireInclusionProof: version !== '0.1',
+    requireInclusionPromise: version === '0.1',
+    sanMatch: 'first',
+    issuerPreference: 'v2'
+  }
+}
 
-  let key: KeyMaterial
+/** The signer's material: a certificate, a chain (leaf first) or a key hint. */
+function keyMaterial(vm: Bundle['verificationMaterial']): KeyMaterial {
   if (vm.certificate) {
-    key = {
+    return {
       type: 'certificate',
       certificate: certificateFromDer(
         fromBase64(vm.certificate.rawBytes),
@@ -151,10 +167,11 @@ export function toSignedEntity(
       ),
       chain: []
     }
-  } else if (vm.x509CertificateChain) {
+  }
+  if (vm.x509CertificateChain) {
     const [leaf, ...rest] = vm.x509CertificateChain.certificates
     if (!leaf) throw invalid('the bundle certificate chain is empty')
-    key = {
+    return {
       type: 'certificate',
       certificate: certificateFromDer(
         fromBase64(leaf.rawBytes),
@@ -164,73 +181,73 @@ export function toSignedEntity(
         certificateFromDer(fromBase64(c.rawBytes), `chain certificate ${i + 1}`)
       )
     }
-  } else if (vm.publicKey) {
-    key = {
+  }
+  if (vm.publicKey) {
+    return {
       type: 'publicKey',
       ...(vm.publicKey.hint ? { hint: vm.publicKey.hint } : {})
     }
-  } else {
-    throw invalid('the bundle has no key material')
   }
+  throw invalid('the bundle has no key material')
+}
 
-  let content: SignatureContent
-  if (bundle.dsseEnvelope) {
-    const env = bundle.dsseEnvelope
-    if (env.signatures.length !== 1) {
-      throw invalid('the DSSE envelope must hold exactly one signature')
-    }
-    content = {
-      type: 'dsse',
-      payloadType: env.payloadType,
-      payload: fromBase64(env.payload),
-      signature: fromBase64(env.signatures[0]!.sig)
-    }
-    if (artifact) {
-      content.artifactDigest = artifact.digest ?? {
-        algorithm: 'sha256',
-        value: hashBytes('sha256', artifact.bytes)
-      }
-    }
-  } else if (bundle.messageSignature) {
-    const ms = bundle.messageSignature
-    const message: MessageContent = {
-      type: 'message',
-      signature: fromBase64(ms.signature)
-    }
-    if (ms.messageDigest) {
-      const algorithm = HASHES[ms.messageDigest.algorithm]
-      if (!algorithm) {
-        throw invalid(
-          `unsupported message digest algorithm ${ms.messageDigest.algorithm}`
-        )
-      }
-      message.declaredDigest = {
-        algorithm,
-        value: fromBase64(ms.messageDigest.digest)
-      }
-      message.signatureHash = algorithm
-    }
-    if (artifact?.bytes) message.artifact = artifact.bytes
-    else if (artifact?.digest) message.artifactDigest = artifact.digest
-    content = message
-  } else {
-    throw invalid('the bundle has neither messageSignature nor dsseEnvelope')
+/** What was signed: a DSSE envelope or a message signature. */
+function signatureContent(
+  bundle: Bundle,
+  artifact: Artifact | undefined
+): SignatureContent {
+  if (bundle.dsseEnvelope) return dsseContent(bundle.dsseEnvelope, artifact)
+  if (bundle.messageSignature)
+    return messageContent(bundle.messageSignature, artifact)
+  throw invalid('the bundle has neither messageSignature nor dsseEnvelope')
+}
+
+function dsseContent(
+  env: NonNullable<Bundle['dsseEnvelope']>,
+  artifact: Artifact | undefined
+): DsseContent {
+  if (env.signatures.length !== 1) {
+    throw invalid('the DSSE envelope must hold exactly one signature')
   }
-
-  const tlogEntries = (vm.tlogEntries ?? []).map(toTlogEntry)
-
-  return {
-    content,
-    key,
-    tlogEntries,
-    rfc3161Timestamps: (
-      vm.timestampVerificationData?.rfc3161Timestamps ?? []
-    ).map(t => fromBase64(t.signedTimestamp)),
-    requireInclusionProof: version !== '0.1',
-    requireInclusionPromise: version === '0.1',
-    sanMatch: 'first',
-    issuerPreference: 'v2'
+  const content: DsseContent = {
+    type: 'dsse',
+    payloadType: env.payloadType,
+    payload: fromBase64(env.payload),
+    signature: fromBase64(env.signatures[0]!.sig)
   }
+  if (artifact) {
+    content.artifactDigest = artifact.digest ?? {
+      algorithm: 'sha256',
+      value: hashBytes('sha256', artifact.bytes)
+    }
+  }
+  return content
+}
+
+function messageContent(
+  ms: NonNullable<Bundle['messageSignature']>,
+  artifact: Artifact | undefined
+): MessageContent {
+  const message: MessageContent = {
+    type: 'message',
+    signature: fromBase64(ms.signature)
+  }
+  if (ms.messageDigest) {
+    const algorithm = HASHES[ms.messageDigest.algorithm]
+    if (!algorithm) {
+      throw invalid(
+        `unsupported message digest algorithm ${ms.messageDigest.algorithm}`
+      )
+    }
+    message.declaredDigest = {
+      algorithm,
+      value: fromBase64(ms.messageDigest.digest)
+    }
+    message.signatureHash = algorithm
+  }
+  if (artifact?.bytes) message.artifact = artifact.bytes
+  else if (artifact?.digest) message.artifactDigest = artifact.digest
+  return message
 }
 
 export function hashBytes(alg: HashAlgorithm, data: Uint8Array): Uint8Array {

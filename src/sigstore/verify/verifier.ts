@@ -19,6 +19,7 @@ import {
   compilePolicy,
   primarySAN,
   verifyPolicy,
+  type CompiledPolicy,
   type VerificationPolicy
 } from './policy.ts'
 import { verifySCTs } from './sct.ts'
@@ -28,6 +29,7 @@ import { verifyRFC3161Timestamp } from './timestamp.ts'
 import {
   verifyTlogBody,
   verifyTlogEntry,
+  type SignerKeyInfo as TlogSigner,
   type VerifiedTlogEntry
 } from './tlog/index.ts'
 
@@ -151,34 +153,80 @@ function entryId(e: VerifiedTlogEntry): string {
 /**
  * Verifies a SignedEntity. Throws VerificationError (integrity) or
  * PolicyError (valid signature, wrong signer); returns what was proven.
+ * The steps, in sigstore-go/cosign order, are the functions below.
  */
 export function verifySignedEntity(
   entity: SignedEntity,
   options: VerifyOptions
 ): VerificationResult {
   const { trust } = options
-  const tlogThreshold = options.tlogThreshold ?? 1
+  const policy = compilePolicy(options.policy ?? {})
+  const signer = resolveSigner(entity, options, policy)
+  const verified = verifyTransparencyLog(
+    entity,
+    trust,
+    signer,
+    options.tlogThreshold ?? 1
+  )
+  const timestamps = collectObserverTimes(
+    entity,
+    trust,
+    verified,
+    options.timestampThreshold ?? 0
+  )
+  requireObserverTime(signer.cert, verified, timestamps)
+  checkLogKeysAtSignedTimes(verified, timestamps)
   // A trusted root that lists no CT log describes a deployment without one
   // (a private Fulcio without CT): SCTs cannot be required there.
   const ctlogThreshold =
     options.ctlogThreshold ?? (trust.ctlogs.length > 0 ? 1 : 0)
-  const timestampThreshold = options.timestampThreshold ?? 0
-  const policy = compilePolicy(options.policy ?? {})
+  const path = signer.cert
+    ? verifyCertificateAtObserverTimes(
+        signer.cert,
+        trust,
+        timestamps,
+        ctlogThreshold
+      )
+    : undefined
+  const payload = verifyContentSignature(entity.content, signer.key)
+  const identity = signer.cert
+    ? verifyIdentity(entity, signer.cert, policy, verified)
+    : undefined
+  return {
+    ...(identity ? { identity } : {}),
+    ...(signer.cert ? { certificate: signer.cert } : {}),
+    ...(path ? { certificateAuthority: path.ca.uri } : {}),
+    publicKey: signer.key,
+    timestamps,
+    tlogEntries: verified.map(summarise),
+    ...(payload ? { payload } : {})
+  }
+}
 
-  // Who signed: an explicit key, or the certificate.
-  let key: KeyObject
-  let cert: ParsedCertificate | undefined
+interface Signer {
+  key: KeyObject
+  /** The signing certificate (keyless); absent for a key-based signature. */
+  cert: ParsedCertificate | undefined
+  /** What a tlog body must name: the key (SPKI) and, keyless, the certificate. */
+  binding: TlogSigner
+}
+
+/** Who signed: the key the caller gives, or the certificate's key. */
+function resolveSigner(
+  entity: SignedEntity,
+  options: VerifyOptions,
+  policy: CompiledPolicy
+): Signer {
   if (options.publicKey !== undefined) {
-    key = toPublicKey(options.publicKey)
-    if (entity.key.type === 'certificate') {
-      if (
-        !Buffer.from(entity.key.certificate.publicKeySpki).equals(spkiOf(key))
-      ) {
-        throw new VerificationError(
-          'PUBLIC_KEY_MISMATCH',
-          'the signature carries a certificate for a different key than the one given'
-        )
-      }
+    const key = toPublicKey(options.publicKey)
+    if (
+      entity.key.type === 'certificate' &&
+      !Buffer.from(entity.key.certificate.publicKeySpki).equals(spkiOf(key))
+    ) {
+      throw new VerificationError(
+        'PUBLIC_KEY_MISMATCH',
+        'the signature carries a certificate for a different key than the one given'
+      )
     }
     if (policy.constrainsSigner) {
       throw new PolicyError(
@@ -186,32 +234,45 @@ export function verifySignedEntity(
         'an identity/issuer policy cannot be checked for a key-based signature; drop it or verify keyless'
       )
     }
-  } else if (entity.key.type === 'certificate') {
-    cert = entity.key.certificate
-    try {
-      key = cert.publicKey
-    } catch (e) {
-      throw new VerificationError(
-        'CERTIFICATE_INVALID',
-        'the signing certificate key is unreadable',
-        {
-          cause: e
-        }
-      )
-    }
-  } else {
+    return { key, cert: undefined, binding: { spki: spkiOf(key) } }
+  }
+  if (entity.key.type !== 'certificate') {
     throw new VerificationError(
       'CERTIFICATE_MISSING',
       `the signature has no certificate${entity.key.hint ? ` (it names key ${JSON.stringify(entity.key.hint)})` : ''}; ` +
         "verify it with the signer's public key"
     )
   }
-  const signer = {
-    spki: cert ? cert.publicKeySpki : spkiOf(key),
-    ...(cert ? { certificateDer: cert.der } : {})
+  const cert = entity.key.certificate
+  let key: KeyObject
+  try {
+    key = cert.publicKey
+  } catch (e) {
+    throw new VerificationError(
+      'CERTIFICATE_INVALID',
+      'the signing certificate key is unreadable',
+      { cause: e }
+    )
   }
+  return {
+    key,
+    cert,
+    binding: { spki: cert.publicKeySpki, certificateDer: cert.der }
+  }
+}
 
-  // 1. Transparency log.
+/**
+ * Step 1: each entry from a trusted log has a valid SET / inclusion proof
+ * and a body that names this signature, key and artifact; no entry twice;
+ * at least `threshold` verified. Entries from logs the trusted root does not
+ * list are skipped (sigstore-go), but remembered to explain a shortfall.
+ */
+function verifyTransparencyLog(
+  entity: SignedEntity,
+  trust: TrustMaterial,
+  signer: Signer,
+  threshold: number
+): VerifiedTlogEntry[] {
   const verified: VerifiedTlogEntry[] = []
   const seen = new Set<string>()
   let untrusted: VerificationError | undefined
@@ -223,15 +284,13 @@ export function verifySignedEntity(
         requirePromise: entity.requireInclusionPromise
       })
     } catch (e) {
-      // Entries from logs we do not trust are skipped (sigstore-go), but
-      // remembered to explain a threshold failure.
       if (e instanceof VerificationError && e.code === 'TLOG_UNTRUSTED_LOG') {
         untrusted = e
         continue
       }
       throw e
     }
-    verifyTlogBody(entry, entity.content, signer)
+    verifyTlogBody(entry, entity.content, signer.binding)
     const id = entryId(v)
     if (seen.has(id)) {
       throw new VerificationError(
@@ -242,17 +301,28 @@ export function verifySignedEntity(
     seen.add(id)
     verified.push(v)
   }
-  if (verified.length < tlogThreshold) {
+  if (verified.length < threshold) {
     if (untrusted) throw untrusted
     throw new VerificationError(
       'TLOG_MISSING',
       entity.tlogEntries.length === 0
         ? 'the signature has no transparency log entry'
-        : `${verified.length} transparency log entries verified, ${tlogThreshold} required`
+        : `${verified.length} transparency log entries verified, ${threshold} required`
     )
   }
+  return verified
+}
 
-  // 2. Observer timestamps.
+/**
+ * Step 2: the observer times — each verified entry's integrated time and
+ * each RFC 3161 timestamp (which must verify) — and their threshold.
+ */
+function collectObserverTimes(
+  entity: SignedEntity,
+  trust: TrustMaterial,
+  verified: VerifiedTlogEntry[],
+  threshold: number
+): VerifiedTimestamp[] {
   const timestamps: VerifiedTimestamp[] = []
   for (const v of verified) {
     if (v.integratedTime) {
@@ -263,30 +333,29 @@ export function verifySignedEntity(
       })
     }
   }
-  const signatureBytes = entity.content.signature
   for (const [i, der] of entity.rfc3161Timestamps.entries()) {
-    try {
-      timestamps.push({
-        source: 'tsa',
-        time: verifyRFC3161Timestamp(der, signatureBytes, trust)
-      })
-    } catch (e) {
-      if (e instanceof VerificationError) {
-        throw new VerificationError(
-          e.code,
-          `timestamp ${i + 1}: ${e.message}`,
-          { cause: e }
-        )
-      }
-      throw e
-    }
+    timestamps.push({
+      source: 'tsa',
+      time: withContext(`timestamp ${i + 1}: `, '', () =>
+        verifyRFC3161Timestamp(der, entity.content.signature, trust)
+      )
+    })
   }
-  if (timestamps.length < timestampThreshold) {
+  if (timestamps.length < threshold) {
     throw new VerificationError(
       'TIMESTAMP_MISSING',
-      `${timestamps.length} verified timestamps, ${timestampThreshold} required`
+      `${timestamps.length} verified timestamps, ${threshold} required`
     )
   }
+  return timestamps
+}
+
+/** A certificate (or a Rekor v2 entry) needs a time it was seen at. */
+function requireObserverTime(
+  cert: ParsedCertificate | undefined,
+  verified: VerifiedTlogEntry[],
+  timestamps: VerifiedTimestamp[]
+): void {
   const onlyV2 =
     verified.length > 0 && verified.every(v => v.integratedTime === undefined)
   if ((cert || onlyV2) && timestamps.length === 0) {
@@ -297,9 +366,16 @@ export function verifySignedEntity(
         : 'the transparency log entries carry no integrated time and there is no RFC 3161 timestamp'
     )
   }
+}
 
-  // Entries without an integrated time (Rekor v2) are dated by the signed
-  // timestamps: the log key that signed their checkpoint must be valid then.
+/**
+ * Entries without an integrated time (Rekor v2) are dated by the signed
+ * timestamps: the log key that signed their checkpoint must be valid then.
+ */
+function checkLogKeysAtSignedTimes(
+  verified: VerifiedTlogEntry[],
+  timestamps: VerifiedTimestamp[]
+): void {
   const tsaTimes = timestamps
     .filter(t => t.source === 'tsa')
     .map(t => t.time.getTime())
@@ -312,81 +388,91 @@ export function verifySignedEntity(
       )
     }
   }
+}
 
-  // 3. Certificate path at every observer time, then SCTs.
+/**
+ * Step 3: the certificate chains to a trusted CA at EVERY observer time
+ * (never at `now`), then its embedded SCTs verify.
+ */
+function verifyCertificateAtObserverTimes(
+  cert: ParsedCertificate,
+  trust: TrustMaterial,
+  timestamps: VerifiedTimestamp[],
+  ctlogThreshold: number
+): CertificatePath {
   let path: CertificatePath | undefined
-  if (cert) {
-    for (const ts of timestamps) {
-      try {
-        path = verifyCertificateChain(cert, trust, ts.time)
-      } catch (e) {
-        if (e instanceof VerificationError) {
-          const at =
-            ts.source === 'tlog'
-              ? `log entry ${ts.logIndex} integrated time`
-              : 'the signed timestamp'
-          throw new VerificationError(
-            e.code,
-            `${e.message} (checked at ${at})`,
-            { cause: e }
-          )
-        }
-        throw e
-      }
-    }
-    const issuer = path!.path[1]
-    if (!issuer) {
-      throw new VerificationError(
-        'CERTIFICATE_CHAIN_INVALID',
-        'the signing certificate is its own anchor'
-      )
-    }
-    verifySCTs(cert, issuer, trust, ctlogThreshold)
-  }
-
-  // 4. The signature.
-  const payload = verifyContentSignature(entity.content, key)
-
-  // 5. Policy.
-  let identity: VerifiedIdentity | undefined
-  if (cert) {
-    const extensions = cert.fulcio
-    const issuer =
-      entity.issuerPreference === 'v1'
-        ? (extensions.issuerV1 ?? extensions.issuerV2)
-        : (extensions.issuerV2 ?? extensions.issuerV1)
-    identity = {
-      subjectAlternativeName: primarySAN(cert.sans)?.value ?? '',
-      subjectAlternativeNames: cert.sans.map(s => s.value),
-      issuer: issuer ?? '',
-      extensions
-    }
-    const idx = verified[0]?.entry.logIndex
-    verifyPolicy(
-      policy,
-      cert,
-      { ...identity, issuer },
-      entity.sanMatch,
-      idx !== undefined ? ` (log index ${idx})` : ''
+  for (const ts of timestamps) {
+    const at =
+      ts.source === 'tlog'
+        ? `log entry ${ts.logIndex} integrated time`
+        : 'the signed timestamp'
+    path = withContext('', ` (checked at ${at})`, () =>
+      verifyCertificateChain(cert, trust, ts.time)
     )
   }
+  const issuer = path!.path[1]
+  if (!issuer) {
+    throw new VerificationError(
+      'CERTIFICATE_CHAIN_INVALID',
+      'the signing certificate is its own anchor'
+    )
+  }
+  verifySCTs(cert, issuer, trust, ctlogThreshold)
+  return path!
+}
 
+/** Step 5: the certificate's identity and issuer against the policy. */
+function verifyIdentity(
+  entity: SignedEntity,
+  cert: ParsedCertificate,
+  policy: CompiledPolicy,
+  verified: VerifiedTlogEntry[]
+): VerifiedIdentity {
+  const extensions = cert.fulcio
+  const issuer =
+    entity.issuerPreference === 'v1'
+      ? (extensions.issuerV1 ?? extensions.issuerV2)
+      : (extensions.issuerV2 ?? extensions.issuerV1)
+  const identity: VerifiedIdentity = {
+    subjectAlternativeName: primarySAN(cert.sans)?.value ?? '',
+    subjectAlternativeNames: cert.sans.map(s => s.value),
+    issuer: issuer ?? '',
+    extensions
+  }
+  const idx = verified[0]?.entry.logIndex
+  verifyPolicy(
+    policy,
+    cert,
+    { ...identity, issuer },
+    entity.sanMatch,
+    idx !== undefined ? ` (log index ${idx})` : ''
+  )
+  return identity
+}
+
+/** Runs `fn`, putting `before`/`after` around a VerificationError's message. */
+function withContext<T>(before: string, after: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof VerificationError) {
+      throw new VerificationError(e.code, `${before}${e.message}${after}`, {
+        cause: e
+      })
+    }
+    throw e
+  }
+}
+
+function summarise(v: VerifiedTlogEntry): VerifiedTlogEntrySummary {
   return {
-    ...(identity ? { identity } : {}),
-    ...(cert ? { certificate: cert } : {}),
-    ...(path ? { certificateAuthority: path.ca.uri } : {}),
-    publicKey: key,
-    timestamps,
-    tlogEntries: verified.map(v => ({
-      logIndex: v.entry.logIndex,
-      logId: toHex(v.entry.logId),
-      baseUrl: v.log.baseUrl,
-      kind: v.entry.kind,
-      version: v.entry.version,
-      ...(v.integratedTime ? { integratedTime: v.integratedTime } : {}),
-      inclusionProof: v.proofVerified,
-      inclusionPromise: v.promiseVerified
-    })),
-    ...(payload ? { payload } : {})
+    logIndex: v.entry.logIndex,
+    logId: toHex(v.entry.logId),
+    baseUrl: v.log.baseUrl,
+    kind: v.entry.kind,
+    version: v.entry.version,
+    ...(v.integratedTime ? { integratedTime: v.integratedTime } : {}),
+    inclusionProof: v.proofVerified,
+    inclusionPromise: v.promiseVerified
   }
 }

@@ -142,133 +142,50 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   }
 }
 
+/**
+ * RFC 5280 §4.1 in order: the outer Certificate, the TBSCertificate's
+ * fields, its extensions, then the extensions the Sigstore checks read.
+ */
 function parseCertificateUnchecked(der: Uint8Array): ParsedCertificate {
-  const root = parseDer(der).expect(TAG.SEQUENCE, 'Certificate')
-  if (root.children.length !== 3) {
-    throw new Asn1Error('Certificate must have 3 elements')
-  }
-  const tbs = root.child(0).expect(TAG.SEQUENCE, 'TBSCertificate')
-  const sigAlg = root.child(1).expect(TAG.SEQUENCE, 'signatureAlgorithm')
-  const { bytes: signatureValue } = decodeBitString(root.child(2))
-
-  const f = tbs.children
-  let i = 0
-  let version = 0
-  if (f[0]?.isContext(0)) {
-    version = Number(decodeInteger(f[0].child(0)))
-    i = 1
-  }
-  if (version !== 2 && version !== 0 && version !== 1) {
-    throw new Asn1Error(`unsupported certificate version ${version + 1}`)
-  }
-  const serial = need(f[i++], 'serialNumber').expect(TAG.INTEGER, 'serial')
-  const innerSigAlg = need(f[i++], 'signature').expect(TAG.SEQUENCE)
-  const issuer = need(f[i++], 'issuer').expect(TAG.SEQUENCE, 'issuer')
-  const validity = need(f[i++], 'validity').expect(TAG.SEQUENCE, 'validity')
-  const subject = need(f[i++], 'subject').expect(TAG.SEQUENCE, 'subject')
-  const spki = need(f[i++], 'subjectPublicKeyInfo').expect(TAG.SEQUENCE)
-  const extensions = new Map<string, Extension>()
-  for (; i < f.length; i++) {
-    const node = f[i]!
-    if (node.isContext(1) || node.isContext(2)) continue
-    if (!node.isContext(3)) throw new Asn1Error('unexpected TBS element')
-    if (version !== 2) throw new Asn1Error('extensions need version 3')
-    const seq = node.child(0).expect(TAG.SEQUENCE, 'extensions')
-    for (const ext of seq.children) {
-      ext.expect(TAG.SEQUENCE, 'Extension')
-      const oid = decodeOid(ext.child(0))
-      let critical = false
-      let valueNode = ext.child(1)
-      if (valueNode.tag === TAG.BOOLEAN) {
-        critical = decodeBoolean(valueNode)
-        valueNode = ext.child(2)
-      }
-      valueNode.expect(TAG.OCTET_STRING, 'extnValue')
-      if (extensions.has(oid)) throw new Asn1Error(`duplicate extension ${oid}`)
-      extensions.set(oid, { critical, value: valueNode.value })
-    }
-  }
-  if (!equalBytesView(innerSigAlg.bytes, sigAlg.bytes)) {
+  const outer = readCertificate(der)
+  const tbs = readTbsCertificate(outer.tbs)
+  if (!equalBytesView(tbs.signature.bytes, outer.signatureAlgorithm.bytes)) {
     throw new Asn1Error('signature algorithms in TBS and certificate differ')
   }
-
-  const notBefore = decodeTime(validity.child(0))
-  const notAfter = decodeTime(validity.child(1))
-
-  let isCA = false
-  let pathLenConstraint: number | undefined
-  const bc = extensions.get(OID.BASIC_CONSTRAINTS)
-  if (bc) {
-    const seq = parseDer(bc.value).expect(TAG.SEQUENCE, 'basicConstraints')
-    for (const c of seq.children) {
-      if (c.tag === TAG.BOOLEAN) isCA = decodeBoolean(c)
-      else if (c.tag === TAG.INTEGER)
-        pathLenConstraint = Number(decodeInteger(c))
-      else throw new Asn1Error('invalid basicConstraints')
-    }
-  }
-
-  let keyUsage: KeyUsage[] | undefined
-  const ku = extensions.get(OID.KEY_USAGE)
-  if (ku) {
-    const { bytes } = decodeBitString(parseDer(ku.value))
-    keyUsage = []
-    for (let bit = 0; bit < KEY_USAGE_BITS.length; bit++) {
-      const byte = bytes[bit >> 3] ?? 0
-      if (byte & (0x80 >> (bit & 7))) keyUsage.push(KEY_USAGE_BITS[bit]!)
-    }
-  }
-
-  let extKeyUsage: string[] | undefined
-  const eku = extensions.get(OID.EXT_KEY_USAGE)
-  if (eku) {
-    const seq = parseDer(eku.value).expect(TAG.SEQUENCE, 'extKeyUsage')
-    extKeyUsage = seq.children.map(decodeOid)
-  }
-
-  let subjectKeyId: Uint8Array | undefined
-  const ski = extensions.get(OID.SUBJECT_KEY_ID)
-  if (ski) {
-    subjectKeyId = parseDer(ski.value).expect(TAG.OCTET_STRING, 'SKI').value
-  }
-  let authorityKeyId: Uint8Array | undefined
-  const aki = extensions.get(OID.AUTHORITY_KEY_ID)
-  if (aki) {
-    const seq = parseDer(aki.value).expect(TAG.SEQUENCE, 'AKI')
-    authorityKeyId = seq.children.find(c => c.isContext(0))?.value
-  }
-
+  const { extensions } = tbs
+  const notBefore = decodeTime(tbs.validity.child(0))
+  const notAfter = decodeTime(tbs.validity.child(1))
+  const constraints = readBasicConstraints(extensions)
+  const keyUsage = readKeyUsage(extensions)
+  const extKeyUsage = readExtKeyUsage(extensions)
+  const subjectKeyId = readSubjectKeyId(extensions)
+  const authorityKeyId = readAuthorityKeyId(extensions)
   const san = extensions.get(OID.SUBJECT_ALT_NAME)
   const sans = san ? parseGeneralNames(parseDer(san.value)) : []
-
-  let x509: NodeX509Certificate | undefined
-  let publicKey: KeyObject | undefined
   // Eager: a malformed Fulcio extension rejects the certificate here.
   const fulcio = fulcioExtensions({ extensions })
-  const primary =
-    sans.find(s => s.type === 'uri') ??
-    sans.find(s => s.type === 'email') ??
-    sans.find(s => s.type === 'otherName')
-  const spkiBytes = spki.bytes
+  const spkiBytes = tbs.subjectPublicKeyInfo.bytes
+  let x509: NodeX509Certificate | undefined
+  let publicKey: KeyObject | undefined
   return {
     der,
-    tbsDer: tbs.bytes,
-    serialNumber: serial.value,
-    issuerDer: issuer.bytes,
-    subjectDer: subject.bytes,
-    issuer: formatName(issuer),
-    subject: formatName(subject),
+    tbsDer: outer.tbs.bytes,
+    serialNumber: tbs.serialNumber.value,
+    issuerDer: tbs.issuer.bytes,
+    subjectDer: tbs.subject.bytes,
+    issuer: formatName(tbs.issuer),
+    subject: formatName(tbs.subject),
     notBefore,
     notAfter,
     publicKeySpki: spkiBytes,
-    signatureAlgorithm: decodeOid(sigAlg.child(0)),
-    signatureValue,
+    signatureAlgorithm: decodeOid(outer.signatureAlgorithm.child(0)),
+    signatureValue: outer.signatureValue,
     extensions,
     sans,
-    subjectAlternativeName: primary?.value,
+    subjectAlternativeName: primaryName(sans)?.value,
     fulcio,
-    isCA,
-    pathLenConstraint,
+    isCA: constraints.isCA,
+    pathLenConstraint: constraints.pathLenConstraint,
     keyUsage,
     extKeyUsage,
     subjectKeyId,
@@ -286,6 +203,156 @@ function parseCertificateUnchecked(der: Uint8Array): ParsedCertificate {
       return publicKey
     }
   }
+}
+
+/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } */
+function readCertificate(der: Uint8Array): {
+  tbs: DerNode
+  signatureAlgorithm: DerNode
+  signatureValue: Uint8Array
+} {
+  const root = parseDer(der).expect(TAG.SEQUENCE, 'Certificate')
+  if (root.children.length !== 3) {
+    throw new Asn1Error('Certificate must have 3 elements')
+  }
+  return {
+    tbs: root.child(0).expect(TAG.SEQUENCE, 'TBSCertificate'),
+    signatureAlgorithm: root
+      .child(1)
+      .expect(TAG.SEQUENCE, 'signatureAlgorithm'),
+    signatureValue: decodeBitString(root.child(2)).bytes
+  }
+}
+
+interface TbsCertificate {
+  serialNumber: DerNode
+  signature: DerNode
+  issuer: DerNode
+  validity: DerNode
+  subject: DerNode
+  subjectPublicKeyInfo: DerNode
+  extensions: Map<string, Extension>
+}
+
+/** TBSCertificate (RFC 5280 §4.1.2): version, serial … subjectPublicKeyInfo,
+ * then the optional unique IDs and [3] extensions (v3 only). */
+function readTbsCertificate(tbs: DerNode): TbsCertificate {
+  const f = tbs.children
+  let i = 0
+  let version = 0
+  if (f[0]?.isContext(0)) {
+    version = Number(decodeInteger(f[0].child(0)))
+    i = 1
+  }
+  if (version !== 2 && version !== 0 && version !== 1) {
+    throw new Asn1Error(`unsupported certificate version ${version + 1}`)
+  }
+  const out: TbsCertificate = {
+    serialNumber: need(f[i++], 'serialNumber').expect(TAG.INTEGER, 'serial'),
+    signature: need(f[i++], 'signature').expect(TAG.SEQUENCE),
+    issuer: need(f[i++], 'issuer').expect(TAG.SEQUENCE, 'issuer'),
+    validity: need(f[i++], 'validity').expect(TAG.SEQUENCE, 'validity'),
+    subject: need(f[i++], 'subject').expect(TAG.SEQUENCE, 'subject'),
+    subjectPublicKeyInfo: need(f[i++], 'subjectPublicKeyInfo').expect(
+      TAG.SEQUENCE
+    ),
+    extensions: new Map()
+  }
+  for (; i < f.length; i++) {
+    const node = f[i]!
+    if (node.isContext(1) || node.isContext(2)) continue
+    if (!node.isContext(3)) throw new Asn1Error('unexpected TBS element')
+    if (version !== 2) throw new Asn1Error('extensions need version 3')
+    readExtensions(node.child(0), out.extensions)
+  }
+  return out
+}
+
+/** Extensions ::= SEQUENCE OF Extension; each OID at most once. */
+function readExtensions(node: DerNode, into: Map<string, Extension>): void {
+  const seq = node.expect(TAG.SEQUENCE, 'extensions')
+  for (const ext of seq.children) {
+    ext.expect(TAG.SEQUENCE, 'Extension')
+    const oid = decodeOid(ext.child(0))
+    let critical = false
+    let valueNode = ext.child(1)
+    if (valueNode.tag === TAG.BOOLEAN) {
+      critical = decodeBoolean(valueNode)
+      valueNode = ext.child(2)
+    }
+    valueNode.expect(TAG.OCTET_STRING, 'extnValue')
+    if (into.has(oid)) throw new Asn1Error(`duplicate extension ${oid}`)
+    into.set(oid, { critical, value: valueNode.value })
+  }
+}
+
+function readBasicConstraints(extensions: Map<string, Extension>): {
+  isCA: boolean
+  pathLenConstraint: number | undefined
+} {
+  let isCA = false
+  let pathLenConstraint: number | undefined
+  const bc = extensions.get(OID.BASIC_CONSTRAINTS)
+  if (bc) {
+    const seq = parseDer(bc.value).expect(TAG.SEQUENCE, 'basicConstraints')
+    for (const c of seq.children) {
+      if (c.tag === TAG.BOOLEAN) isCA = decodeBoolean(c)
+      else if (c.tag === TAG.INTEGER)
+        pathLenConstraint = Number(decodeInteger(c))
+      else throw new Asn1Error('invalid basicConstraints')
+    }
+  }
+  return { isCA, pathLenConstraint }
+}
+
+function readKeyUsage(
+  extensions: Map<string, Extension>
+): KeyUsage[] | undefined {
+  const ku = extensions.get(OID.KEY_USAGE)
+  if (!ku) return undefined
+  const { bytes } = decodeBitString(parseDer(ku.value))
+  const keyUsage: KeyUsage[] = []
+  for (let bit = 0; bit < KEY_USAGE_BITS.length; bit++) {
+    const byte = bytes[bit >> 3] ?? 0
+    if (byte & (0x80 >> (bit & 7))) keyUsage.push(KEY_USAGE_BITS[bit]!)
+  }
+  return keyUsage
+}
+
+function readExtKeyUsage(
+  extensions: Map<string, Extension>
+): string[] | undefined {
+  const eku = extensions.get(OID.EXT_KEY_USAGE)
+  if (!eku) return undefined
+  return parseDer(eku.value)
+    .expect(TAG.SEQUENCE, 'extKeyUsage')
+    .children.map(decodeOid)
+}
+
+function readSubjectKeyId(
+  extensions: Map<string, Extension>
+): Uint8Array | undefined {
+  const ski = extensions.get(OID.SUBJECT_KEY_ID)
+  if (!ski) return undefined
+  return parseDer(ski.value).expect(TAG.OCTET_STRING, 'SKI').value
+}
+
+function readAuthorityKeyId(
+  extensions: Map<string, Extension>
+): Uint8Array | undefined {
+  const aki = extensions.get(OID.AUTHORITY_KEY_ID)
+  if (!aki) return undefined
+  const seq = parseDer(aki.value).expect(TAG.SEQUENCE, 'AKI')
+  return seq.children.find(c => c.isContext(0))?.value
+}
+
+/** sigstore-go's identity: first URI SAN, else email, else otherName. */
+function primaryName(sans: SubjectAltName[]): SubjectAltName | undefined {
+  return (
+    sans.find(s => s.type === 'uri') ??
+    sans.find(s => s.type === 'email') ??
+    sans.find(s => s.type === 'otherName')
+  )
 }
 
 function need(n: DerNode | undefined, what: string): DerNode {

@@ -529,3 +529,155 @@ test('DSSE: an artifact can only be bound through an in-toto payload type', () =
     'DSSE_PAYLOAD_TYPE_INVALID'
   )
 })
+
+test('the inclusion checks say what failed, and where', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  const entity = toSignedEntity(parseBundle(bundle))
+  const entry = entity.tlogEntries[0]!
+  const trust = trustWith([log])
+  const rejects = (e: typeof entry, c: string, why: RegExp) =>
+    assert.throws(
+      () => verifyTlogEntry(e, trust),
+      (err: unknown) => {
+        assert.ok(err instanceof VerificationError, String(err))
+        assert.equal(err.code, c, err.message)
+        assert.match(err.message, why)
+        return true
+      }
+    )
+  // A promise needs the time it signs, and a decimal log index.
+  rejects(
+    { ...entry, integratedTime: undefined, inclusionProof: undefined },
+    'TLOG_SET_INVALID',
+    /has an inclusion promise but no integratedTime/
+  )
+  for (const logIndex of ['01', '-1', '1e3', ' 7'])
+    rejects(
+      { ...entry, logIndex, inclusionProof: undefined },
+      'TLOG_SET_INVALID',
+      /invalid log index/
+    )
+  // A promise dated outside every key window of the log.
+  rejects(
+    { ...entry, integratedTime: 1_000_000_000, inclusionProof: undefined },
+    'TLOG_SET_INVALID',
+    /no key of log \w+ was valid at 2001-09-09/
+  )
+  // A proof without its signed checkpoint proves nothing.
+  const proof = entry.inclusionProof!
+  rejects(
+    {
+      ...entry,
+      signedEntryTimestamp: undefined,
+      inclusionProof: { ...proof, checkpoint: undefined }
+    },
+    'TLOG_CHECKPOINT_INVALID',
+    /has no signed checkpoint/
+  )
+  // A checkpoint signed by another key names the entry.
+  const [note] = proof.checkpoint!.split('\n\n') as [string]
+  const other = new FakeLog()
+  rejects(
+    {
+      ...entry,
+      signedEntryTimestamp: undefined,
+      inclusionProof: {
+        ...proof,
+        checkpoint: other.signNote(`${note}\n`, other.privateKey, log.hint())
+      }
+    },
+    'TLOG_CHECKPOINT_INVALID',
+    new RegExp(`^transparency log entry ${entry.logIndex}: `)
+  )
+  // A genuine checkpoint of the same log, for another tree size.
+  rejects(
+    {
+      ...entry,
+      signedEntryTimestamp: undefined,
+      inclusionProof: {
+        ...proof,
+        checkpoint: log.signNote(
+          note.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`) +
+            '\n'
+        )
+      }
+    },
+    'TLOG_CHECKPOINT_INVALID',
+    /is not the proof's tree/
+  )
+})
+
+test('rootFromInclusionProof refuses an index outside the tree and a wrong hash count', async () => {
+  const { auditPath, mth } = await import('./fake-log.ts')
+  const leaves = [1, 2, 3, 4, 5].map(i => Buffer.from([i]))
+  const hashed = leaves.map(l =>
+    createHash('sha256').update(Buffer.of(0)).update(l).digest()
+  )
+  const root = mth(hashed)
+  const path = auditPath(4, hashed)
+  assert.deepEqual(rootFromInclusionProof(4n, 5n, hashed[4]!, path), root)
+  const rejects = (fn: () => unknown, why: RegExp) =>
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof VerificationError, String(err))
+      assert.equal(err.code, 'TLOG_INCLUSION_PROOF_INVALID')
+      assert.match(err.message, why)
+      return true
+    })
+  // Index 5 of a tree of 5 (and 6 of 6 …) with a hash count that fits the
+  // arithmetic: only the bounds check stops it.
+  for (const [index, size] of [
+    [5n, 5n],
+    [8n, 8n],
+    [-1n, 4n]
+  ] as const) {
+    const inner = (index ^ (size - 1n)).toString(2).length
+    const border = [...(index >> BigInt(inner)).toString(2)].filter(
+      c => c === '1'
+    ).length
+    const hashes = Array.from({ length: Math.max(0, inner + border) }, () =>
+      Buffer.alloc(32)
+    )
+    rejects(
+      () => rootFromInclusionProof(index, size, hashed[0]!, hashes),
+      /outside a tree/
+    )
+  }
+  rejects(
+    () => rootFromInclusionProof(4n, 5n, hashed[4]!, [...path, path[0]!]),
+    /has 2 hashes, expected 1/
+  )
+})
+
+test('toSignedEntity holds its own line on bundles that did not come through parseBundle', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  const parsed = parseBundle(bundle)
+  const rejects = (b: unknown, why: RegExp) =>
+    assert.throws(
+      () => toSignedEntity(b as typeof parsed),
+      (e: unknown) => {
+        assert.ok(e instanceof VerificationError, String(e))
+        assert.equal(e.code, 'BUNDLE_INVALID')
+        assert.match(e.message, why)
+        return true
+      }
+    )
+  rejects(
+    {
+      ...parsed,
+      messageSignature: {
+        ...parsed.messageSignature!,
+        messageDigest: { algorithm: 'MD5', digest: 'AA==' }
+      }
+    },
+    /unsupported message digest algorithm MD5/
+  )
+  const { messageSignature: _, ...noMessage } = parsed
+  for (const signatures of [[], [{ sig: 'AA==' }, { sig: 'AA==' }]])
+    rejects(
+      {
+        ...noMessage,
+        dsseEnvelope: { payload: 'AA==', payloadType: 'x', signatures }
+      },
+      /exactly one signature/
+    )
+})
