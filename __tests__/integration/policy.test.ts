@@ -211,7 +211,7 @@ describe('verify --policy (CLI)', () => {
       )
     )
     const r = await verify([keyless.ref], [f])
-    assert.equal(r.code, 1)
+    assert.equal(r.code, 12)
     const img = r.json.images[0]!
     assert.equal(img.status, 'failed')
     assert.equal(img.error?.code, 'POLICY_DENIED')
@@ -243,7 +243,7 @@ describe('verify --policy (CLI)', () => {
       cip('key', `${host()}/pol/keyed*`, keyAuthority(other.publicKeyPem))
     )
     const bad = await verify([keyed.ref], [wrongKey])
-    assert.equal(bad.code, 1)
+    assert.equal(bad.code, 12)
     assert.equal(
       bad.json.images[0]!.policies[0]!.authorities[0]!.status,
       'failed'
@@ -272,7 +272,7 @@ describe('verify --policy (CLI)', () => {
       cip('fail', `${host()}/**`, '- static: {action: fail, message: frozen}')
     )
     const r2 = await verify([keyless.ref], [fail])
-    assert.equal(r2.code, 1)
+    assert.equal(r2.code, 12)
     assert.match(
       r2.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /disallowed by static policy: frozen/
@@ -292,7 +292,7 @@ describe('verify --policy (CLI)', () => {
     )
     const unrelated = cip('unrelated', 'ghcr.io/**', '- static: {action: fail}')
     const r = await verify([keyless.ref], [policyFile(good, bad, unrelated)])
-    assert.equal(r.code, 1)
+    assert.equal(r.code, 12)
     assert.deepEqual(
       r.json.images[0]!.policies.map(p => [p.policy, p.status]),
       [
@@ -318,7 +318,7 @@ describe('verify --policy (CLI)', () => {
       cip('elsewhere', 'ghcr.io/**', '- static: {action: pass}')
     )
     const deny = await verify([keyless.ref], [f])
-    assert.equal(deny.code, 1)
+    assert.equal(deny.code, 12)
     assert.equal(deny.json.images[0]!.error?.code, 'POLICY_NO_MATCH')
     assert.match(deny.stderr, /--no-match/)
     const allow = await verify([keyless.ref], [f], ['--no-match', 'allow'])
@@ -352,7 +352,7 @@ describe('verify --policy (CLI)', () => {
       )
     )
     const r = await verify([img.ref], [here])
-    assert.equal(r.code, 1)
+    assert.equal(r.code, 12)
     assert.match(
       r.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /no signatures found/
@@ -370,7 +370,7 @@ describe('verify --policy (CLI)', () => {
       )
     )
     const r = await verify([img.ref], [legacy])
-    assert.equal(r.code, 1)
+    assert.equal(r.code, 12)
     assert.match(
       r.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /set signatureFormat: bundle/
@@ -439,7 +439,7 @@ ${(tr.timestampAuthorities ?? []).map(t => `    - subject: {organization: test, 
     const r = await verify([keyless.ref], [policyFile(trustRoot, withRef)])
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`)
     const missing = await verify([keyless.ref], [policyFile(withRef)])
-    assert.equal(missing.code, 1)
+    assert.equal(missing.code, 12)
     assert.match(
       missing.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /TrustRoot "loopback", which was not given/
@@ -483,7 +483,7 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
       [bare.ref],
       [policyFile(trustRoot, tsa.replace('pol/tsa*', 'pol/tsa-none*'))]
     )
-    assert.equal(none.code, 1, none.stdout)
+    assert.equal(none.code, 12, none.stdout)
     assert.match(
       none.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /timestamp/i
@@ -502,7 +502,7 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
     )
     const f = policyFile(cue)
     const r = await verify([keyless.ref], [f])
-    assert.equal(r.code, 1)
+    assert.equal(r.code, 12)
     const p = r.json.images[0]!.policies[0]!
     assert.equal(p.authorities[0]!.status, 'passed')
     assert.match(
@@ -537,7 +537,7 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
       )
     )
     const a = await verify([keyless.ref], [att])
-    assert.equal(a.code, 1)
+    assert.equal(a.code, 12)
     assert.equal(
       a.json.images[0]!.policies[0]!.authorities[0]!.code,
       'POLICY_ATTESTATIONS_NOT_EVALUATED'
@@ -550,7 +550,7 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
       )
     )
     const s = await verify([keyless.ref], [secret])
-    assert.equal(s.code, 1)
+    assert.equal(s.code, 12)
     assert.match(
       s.json.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
       /inline the public key as key\.data/

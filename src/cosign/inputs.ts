@@ -547,6 +547,7 @@ export async function toVerifyInputs(
       issuer ? 'certificate-oidc-issuer' : '',
       keyRef ? 'key' : '',
       Object.keys(githubWorkflow).length ? 'certificate-github-workflow-*' : '',
+      val(raw, 'annotations') ? 'annotations' : '',
       parseBoolean(raw, 'insecure-ignore-tlog', false, naming)
         ? 'insecure-ignore-tlog'
         : ''

@@ -658,7 +658,15 @@ function validateAuthority(
       : {}
   }
   const format = str(a, 'signatureFormat')
-  if (format !== undefined) out.signatureFormat = format
+  if (format !== undefined) {
+    out.signatureFormat = format
+    if (format !== 'legacy' && format !== 'bundle')
+      c.warn(
+        `${path}.signatureFormat`,
+        `"${format}" is neither legacy nor bundle; policy-controller reads it as legacy (the .sig tag), and so does sigil`,
+        'signatureFormat: bundle (bundle referrers) or legacy'
+      )
+  }
   out.attestations = objs(a, 'attestations').map((t, i) => {
     const tp = `${path}.attestations[${i}]`
     c.shape(t, 'attestation', tp)

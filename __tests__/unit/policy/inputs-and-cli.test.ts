@@ -58,7 +58,8 @@ test('policy replaces the identity policy and conflicts with it', async () => {
     { 'certificate-oidc-issuer-regexp': 'x' },
     { key: '-----BEGIN PUBLIC KEY-----' },
     { 'certificate-github-workflow-ref': 'refs/heads/main' },
-    { 'insecure-ignore-tlog': 'true' }
+    { 'insecure-ignore-tlog': 'true' },
+    { annotations: 'env=prod' }
   ])
     await assert.rejects(
       toVerifyInputs({ images: 'a', policy: 'p.yaml', ...extra }, {}, log),
