@@ -11,6 +11,11 @@ import { signImages, type SignImagesOptions } from '../../src/cosign/index.ts'
 import { generateKeyPair } from '../../src/crypto/index.ts'
 import { StaticIdentityProvider } from '../../src/sigstore/index.ts'
 import { nullLogger } from '../../src/util/index.ts'
+import {
+  loadPolicies,
+  verifyImagesWithPolicies,
+  type AttestationVerifier
+} from '../../src/policy/index.ts'
 import { execNode } from '../support/exec.ts'
 import { runAction } from '../support/run-action.ts'
 import {
@@ -606,6 +611,79 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
         `^ {4}pass authority "github" \\(keyless\\): ${GITHUB_SAN.replace(/[.?]/g, '\\$&')}`,
         'm'
       )
+    )
+  })
+})
+
+describe('attestation authorities: the pluggable verifier contract', () => {
+  test('statements from the plugged-in verifier are matched by predicate type (cosign short names too); their CUE policy fails closed or is skipped', async () => {
+    const img = await freshImage(w, 'pol/attested')
+    const f = policyFile(
+      cip(
+        'att',
+        `${host()}/pol/attested*`,
+        keylessAuthority(
+          `subject: ${GITHUB_SAN}`,
+          '  attestations:\n  - name: prov\n    predicateType: https://slsa.dev/provenance/v1\n  - name: sbom\n    predicateType: spdxjson\n    policy: {type: cue, data: "predicateType: \\"https://spdx.dev/Document\\""}\n'
+        )
+      )
+    )
+    const set = await loadPolicies([f])
+    const seen: string[] = []
+    const verifier =
+      (types: string[]): AttestationVerifier =>
+      async req => {
+        seen.push(
+          `${req.signatureRepository.repository} ${req.options.anyPolicy?.length} ${req.attestations.map(a => a.name).join(',')}`
+        )
+        return types.map(predicateType => ({
+          predicateType,
+          statement: { predicateType },
+          location: `${req.target.repository}@sha256:att`
+        }))
+      }
+    const run = (types: string[], skip: boolean) =>
+      verifyImagesWithPolicies(
+        {
+          images: [img.ref],
+          recursive: false,
+          concurrency: 2,
+          trust: w.trust,
+          policies: set,
+          noMatch: 'deny',
+          skipUnsupportedPolicies: skip
+        },
+        {
+          logger: nullLogger,
+          registryFor: w.runtime.registryFor,
+          attestationVerifier: verifier(types)
+        }
+      )
+    const both = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document']
+    const skipped = await run(both, true)
+    assert.equal(skipped.ok, true, JSON.stringify(skipped))
+    assert.deepEqual(
+      skipped.images[0]!.policies[0]!.authorities[0]!.attestations?.map(
+        a => a.name
+      ),
+      ['prov', 'sbom']
+    )
+    assert.deepEqual(seen[0], 'pol/attested 1 prov,sbom')
+    const closed = await run(both, false)
+    assert.equal(closed.ok, false)
+    assert.equal(
+      closed.images[0]!.policies[0]!.authorities[0]!.code,
+      'POLICY_ATTESTATION_POLICY_FAILED'
+    )
+    assert.match(
+      closed.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
+      /"sbom" policy .*CUE policy was NOT evaluated/
+    )
+    const missing = await run(['https://slsa.dev/provenance/v1'], true)
+    assert.equal(missing.ok, false)
+    assert.match(
+      missing.images[0]!.policies[0]!.authorities[0]!.reason ?? '',
+      /no verified attestation of predicate type spdxjson/
     )
   })
 })
