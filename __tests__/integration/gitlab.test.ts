@@ -98,9 +98,13 @@ const DEPLOY = {
 
 async function run(
   ci: string,
-  o: { args?: string[]; variables?: Record<string, string> } = {}
+  o: {
+    args?: string[]
+    variables?: Record<string, string>
+    files?: Record<string, string>
+  } = {}
 ): Promise<{ repo: ComponentRepo; r: GclRun }> {
-  const repo = makeComponentRepo(ci)
+  const repo = makeComponentRepo(ci, o.files)
   repos.push(repo)
   const r = await runGitlabCiLocal(repo, o.args ?? ['--shell-isolation'], {
     variables: {
@@ -229,6 +233,63 @@ describe('GitLab component through gitlab-ci-local', () => {
       readArtifact(repo, 'sigil-verify', 'sigil-result.json')
     )
     assert.equal(result.ok, false)
+  })
+
+  test('verify with policy: the ClusterImagePolicy in the project decides; a wrong identity in it fails the job', async () => {
+    assert.ok(signed, 'the sign test ran first')
+    const policy = (subject: string): string =>
+      stringify({
+        apiVersion: 'policy.sigstore.dev/v1beta1',
+        kind: 'ClusterImagePolicy',
+        metadata: { name: 'gitlab-release' },
+        spec: {
+          images: [{ glob: `${w.registry.host}/**` }],
+          authorities: [
+            {
+              name: 'gitlab',
+              keyless: {
+                url: w.stack.fulcioUrl,
+                identities: [{ issuer: GITLAB_ISSUER, subject }]
+              },
+              ctlog: { url: w.stack.rekorUrl }
+            }
+          ]
+        }
+      })
+    const verifyInputs = {
+      images: signed.ref,
+      policy: 'policies/',
+      'certificate-identity': '',
+      'certificate-oidc-issuer': ''
+    }
+    const { repo, r } = await run(
+      pipeline({ verify: verifyInputs, jobs: DEPLOY }),
+      { variables: {}, files: { 'policies/release.yaml': policy(GITLAB_SAN) } }
+    )
+    assert.equal(r.exitCode, 0, r.output)
+    assert.ok(passed(r, 'sigil-verify'), r.stdout)
+    assert.ok(passed(r, 'deploy'), r.stdout)
+    assert.match(
+      jobLog(r, 'sigil-verify'),
+      /PASS ClusterImagePolicy "gitlab-release"/
+    )
+    assert.deepEqual(
+      parseDotenv(readArtifact(repo, 'sigil-verify', 'sigil.env')),
+      { SIGIL_VERIFIED: signed.digest, SIGIL_IDENTITIES: GITLAB_SAN }
+    )
+    const result = JSON.parse(
+      readArtifact(repo, 'sigil-verify', 'sigil-result.json')
+    )
+    assert.equal(result.images[0].policies[0].authorities[0].status, 'passed')
+
+    const bad = await run(pipeline({ verify: verifyInputs, jobs: DEPLOY }), {
+      variables: {},
+      files: { 'policies/release.yaml': policy(WRONG_SAN) }
+    })
+    assert.equal(bad.r.exitCode, 1, bad.r.output)
+    assert.ok(failed(bad.r, 'sigil-verify'), bad.r.stdout)
+    assert.match(jobLog(bad.r, 'sigil-verify'), /POLICY_DENIED/)
+    assert.ok(!ran(bad.r, 'deploy'), 'deploy must not start')
   })
 
   test('sign without SIGSTORE_ID_TOKEN fails the job (exit 3) and shows the id_tokens YAML', async () => {

@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   writeFileSync
@@ -61,8 +62,10 @@ export function makeComponentRepo(
   })
   writeFileSync(join(dir, '.gitlab-ci.yml'), ci)
   writeFileSync(join(dir, '.gitignore'), '.gitlab-ci-local/\n')
-  for (const [name, text] of Object.entries(files))
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true })
     writeFileSync(join(dir, name), text)
+  }
   const git = (...args: string[]): string =>
     execFileSync('git', args, { cwd: dir, stdio: 'pipe', encoding: 'utf8' })
   git('init', '-q', '-b', 'main')

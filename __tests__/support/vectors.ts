@@ -145,3 +145,23 @@ export function prepareVector(dir: string, v: Vector): PreparedVector {
       })
   }
 }
+
+/**
+ * The shared ClusterImagePolicy samples (../shared/vectors/policies), or a
+ * skip reason; absent samples fail with SIGIL_REQUIRE_VECTORS=1.
+ */
+export function policiesDir(env: NodeJS.ProcessEnv = process.env): {
+  dir?: string
+  skip: string | false
+} {
+  const base = env['SIGIL_VECTORS'] ?? resolve(here, '../../../shared/vectors')
+  const dir = join(base, 'policies')
+  if (existsSync(join(dir, 'README.md'))) return { dir, skip: false }
+  if (env['SIGIL_REQUIRE_VECTORS'] === '1')
+    throw new Error(
+      `SIGIL_REQUIRE_VECTORS=1 but the ClusterImagePolicy samples are missing: ${dir}`
+    )
+  return {
+    skip: `ClusterImagePolicy samples not found at ${dir} (set SIGIL_VECTORS to their parent directory)`
+  }
+}

@@ -14,6 +14,7 @@ import {
   type VerifyResult
 } from './deps.ts'
 import { actionsLogger } from './logger.ts'
+import type { PolicyVerifyResult } from '../policy/index.ts'
 
 function writeOutputs(result: VerifyResult): void {
   core.setOutput(
@@ -68,6 +69,69 @@ async function writeSummary(result: VerifyResult): Promise<void> {
   await s.write()
 }
 
+const ICON = { passed: '✅', failed: '❌', warned: '⚠️' } as const
+
+/** One row per image, policy and authority: what passed, failed or warned, and why. */
+async function writePolicySummary(result: PolicyVerifyResult): Promise<void> {
+  const s = core.summary.addHeading(
+    `Sigil: policy verification ${result.ok ? (result.images.some(i => i.status === 'warned') ? 'passed with warnings' : 'passed') : 'FAILED'}`,
+    3
+  )
+  const rows: { data: string }[][] = []
+  for (const i of result.images) {
+    if (i.policies.length === 0)
+      rows.push([
+        { data: `<code>${i.reference}</code>` },
+        { data: '—' },
+        { data: '—' },
+        {
+          data: `${ICON[i.status]} no policy matches (no-match: ${i.noMatch ?? 'deny'})`
+        }
+      ])
+    for (const p of i.policies) {
+      rows.push([
+        { data: `<code>${i.reference}</code>` },
+        {
+          data: `${ICON[p.status]} ${p.policy}${p.mode === 'warn' ? ' (warn)' : ''}`
+        },
+        { data: '' },
+        { data: p.reason ?? p.notes.join('; ') }
+      ])
+      for (const a of p.authorities)
+        rows.push([
+          { data: '' },
+          { data: '' },
+          {
+            data: `${a.status === 'passed' ? '✅' : '❌'} ${a.name} (${a.type})`
+          },
+          {
+            data:
+              a.status === 'passed'
+                ? (a.signatures
+                    ?.map(x =>
+                      x.identity ? `<code>${x.identity.subject}</code>` : 'key'
+                    )
+                    .filter((v, n, all) => all.indexOf(v) === n)
+                    .join(', ') ??
+                  a.reason ??
+                  '')
+                : `${a.code ?? ''} ${a.reason ?? ''}`
+          }
+        ])
+    }
+  }
+  s.addTable([
+    [
+      { data: 'Image', header: true },
+      { data: 'Policy', header: true },
+      { data: 'Authority', header: true },
+      { data: 'Why', header: true }
+    ],
+    ...rows.map(r => r.map(c => ({ data: redact(c.data) })))
+  ])
+  await s.write()
+}
+
 export async function runVerifyAction(): Promise<void> {
   try {
     const inputs = await toVerifyInputs(
@@ -78,6 +142,45 @@ export async function runVerifyAction(): Promise<void> {
     )
     const runtime = prepareActionRun(inputs)
     const trust = await runtime.trust
+    if (inputs.policy) {
+      // ClusterImagePolicy documents: loaded only when given (own chunk, with yaml).
+      const policy = await import('../policy/index.ts')
+      const verdict = await policy.verifyWithPolicies(
+        { ...inputs, policy: inputs.policy },
+        trust,
+        { logger: actionsLogger, registryFor: runtime.registryFor },
+        ACTION_NAMING
+      )
+      core.setOutput(
+        'verified',
+        verdict.images
+          .filter(i => i.status !== 'failed')
+          .map(i => i.digest)
+          .join('\n')
+      )
+      const identities = new Set<string>()
+      for (const i of verdict.images)
+        for (const p of i.policies)
+          for (const a of p.authorities)
+            for (const x of a.signatures ?? [])
+              if (x.identity)
+                identities.add(`${x.identity.subject} (${x.identity.issuer})`)
+      core.setOutput('identities', [...identities].join('\n'))
+      core.setOutput(
+        'result',
+        redact(JSON.stringify(policy.toPolicyResultJson(verdict)))
+      )
+      try {
+        await writePolicySummary(verdict)
+      } catch (e) {
+        core.warning(
+          `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
+        )
+      }
+      const denied = policy.policyFailure(verdict)
+      if (denied) fail(denied)
+      return
+    }
     const result = await verifyImages(
       {
         ...inputs.options,

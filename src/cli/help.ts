@@ -44,6 +44,8 @@ const VALUE: Record<string, string> = {
   format: 'legacy|bundle|both',
   output: 'text|json',
   key: 'KEY',
+  policy: 'FILE|DIR',
+  'no-match': 'deny|allow|warn',
   'key-password': 'PASSWORD',
   'identity-token': 'TOKEN',
   'trusted-root': 'FILE',
@@ -72,7 +74,8 @@ const BOOLEAN = new Set([
   'recursive',
   'tlog-upload',
   'allow-http-registry',
-  'insecure-ignore-tlog'
+  'insecure-ignore-tlog',
+  'skip-unsupported-policies'
 ])
 
 const COMMON: Record<string, FlagHelp> = {
@@ -166,6 +169,21 @@ export const COMMANDS = {
         description: 'The Sigstore bundle to verify (required).'
       },
       ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  policy: {
+    usage: 'sigil policy validate [flags] FILE|DIR...',
+    args: [
+      [
+        'FILE|DIR...',
+        'ClusterImagePolicy and TrustRoot documents: YAML files (several documents each) or directories of them.'
+      ]
+    ],
+    summary:
+      'Check policy-controller ClusterImagePolicy documents as its admission webhook does (and what sigil verify cannot honour): each problem with its document, field path and fix. Exit 0 when valid (warnings allowed), 2 when not.',
+    flags: {
       output: OUTPUT,
       ...COMMON
     }
@@ -298,6 +316,10 @@ export function renderMainHelp(): string {
     [
       'verify-blob FILE|DIGEST',
       'verify a Sigstore bundle over a file or sha256:<hex>'
+    ],
+    [
+      'policy validate FILE...',
+      'check ClusterImagePolicy documents as policy-controller does'
     ],
     [
       'generate-key-pair',

@@ -231,6 +231,24 @@ async function cmdVerify(
     env: io.env
   })
   const trust = await runtime.trust
+  if (inputs.policy) {
+    // ClusterImagePolicy documents: loaded only when given (own chunk, with yaml).
+    const policy = await import('../policy/index.ts')
+    const verdict = await policy.verifyWithPolicies(
+      { ...inputs, policy: inputs.policy },
+      trust,
+      { logger, registryFor: runtime.registryFor },
+      CLI_NAMING
+    )
+    io.stdout(
+      parsed.flags.output === 'json'
+        ? `${redact(JSON.stringify(policy.toPolicyResultJson(verdict), null, 2))}\n`
+        : redact(policy.renderPolicyResult(verdict))
+    )
+    const denied = policy.policyFailure(verdict)
+    if (denied) throw denied
+    return EXIT.OK
+  }
   const result = await verifyImages(
     {
       ...inputs.options,
@@ -324,6 +342,69 @@ async function cmdVerifyBlob(
   return EXIT.OK
 }
 
+async function cmdPolicy(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS.policy))
+  startRun(io, parsed.flags.verbose === 'true', state)
+  checkOutput(parsed.flags.output)
+  const [sub, ...files] = parsed.positionals
+  if (sub !== 'validate' || files.length === 0) {
+    throw new InputError(
+      'USAGE',
+      `usage: ${COMMANDS.policy.usage} (see sigil policy --help)`
+    )
+  }
+  const policy = await import('../policy/index.ts')
+  const set = await policy.readPolicies(files)
+  const errors = set.issues.filter(i => i.level === 'error')
+  if (parsed.flags.output === 'json') {
+    io.stdout(
+      `${JSON.stringify(
+        {
+          ok: errors.length === 0,
+          files: set.files,
+          policies: set.policies.map(p => ({
+            name: p.name,
+            document: p.document,
+            apiVersion: p.apiVersion,
+            mode: p.mode,
+            images: p.globs,
+            authorities: p.authorities.map(a => a.name),
+            ignored: p.ignored
+          })),
+          trustRoots: [...set.trustRoots.values()].map(t => ({
+            name: t.name,
+            document: t.document
+          })),
+          issues: set.issues
+        },
+        null,
+        2
+      )}\n`
+    )
+  } else {
+    for (const i of set.issues) io.stderr(`${policy.formatIssue(i)}\n`)
+    for (const p of set.policies) {
+      io.stdout(
+        `${errors.some(e => e.document === p.document) ? 'invalid' : 'valid'}: ${p.document}: images ${p.globs.join(', ')}; authorities ${p.authorities.map(a => a.name).join(', ')}${p.mode === 'warn' ? '; mode warn' : ''}\n`
+      )
+      for (const n of p.ignored) io.stdout(`  note: ignored in CI: ${n}\n`)
+    }
+    for (const t of set.trustRoots.values()) io.stdout(`valid: ${t.document}\n`)
+  }
+  if (errors.length > 0) {
+    throw new policy.PolicyDocumentError(
+      'INPUT_POLICY_INVALID',
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in ${set.files.length} file${set.files.length === 1 ? '' : 's'}: policy-controller's admission webhook would reject ${errors.length === 1 ? 'it' : 'them'}`,
+      set.issues
+    )
+  }
+  return EXIT.OK
+}
+
 async function cmdGenerateKeyPair(
   argv: string[],
   state: RunState,
@@ -374,6 +455,7 @@ const RUNNERS: Record<
   sign: cmdSign,
   verify: cmdVerify,
   'verify-blob': cmdVerifyBlob,
+  policy: cmdPolicy,
   'generate-key-pair': cmdGenerateKeyPair,
   version: (argv, _state, io) => cmdVersion(argv, io)
 }

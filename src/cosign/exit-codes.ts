@@ -73,8 +73,8 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
   {
     exit: EXIT.NO_MATCHING_SIGNATURES,
     meaning:
-      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-blob: the bundle is not',
-    errors: ['NO_MATCHING_SIGNATURES']
+      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-blob: the bundle is not; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
+    errors: ['NO_MATCHING_SIGNATURES', 'POLICY_DENIED', 'POLICY_NO_MATCH']
   }
 ]
 

@@ -4,7 +4,14 @@ export * from './constants.ts'
 export * from './defaults.ts'
 export * from './errors.ts'
 export * from './payload.ts'
-export { parseList, parseReferences } from './targets.ts'
+export {
+  parseList,
+  parseReferences,
+  resolveTargets,
+  signatureLocator,
+  type ImageTarget,
+  type SignatureRepository
+} from './targets.ts'
 export {
   signImages,
   signingFailure,
@@ -17,6 +24,7 @@ export {
 } from './sign-image.ts'
 export {
   verifyImages,
+  verifyImageTarget,
   verificationFailure,
   toVerifyResultJson,
   type VerifyImagesOptions,

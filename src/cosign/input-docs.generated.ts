@@ -129,6 +129,17 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "With key only, accept signatures that were never logged in Rekor. The run warns that such a signature is not in a public log; a log entry that is present is still verified.",
     "default": "false"
   },
+  "policy": {
+    "description": "Verify against policy-controller ClusterImagePolicy documents instead of an identity or key: a YAML file (several documents allowed) or a directory of them, with any TrustRoot documents they reference; several paths one per line. Every policy whose spec.images globs match an image must pass, as in the cluster. Cannot be combined with certificate-* or key."
+  },
+  "no-match": {
+    "description": "With policy: what happens to an image no policy matches: deny (fail), allow, or warn (policy-controller's no-match-policy).",
+    "default": "deny"
+  },
+  "skip-unsupported-policies": {
+    "description": "With policy: accept, with a warning, what sigil cannot evaluate (CUE and Rego policies in spec.policy or attestations) instead of failing. What was and was not checked is reported either way.",
+    "default": "false"
+  },
   "registry-username": {
     "description": "Registry user name (default docker login credentials, else GITHUB_TOKEN for ghcr.io)."
   },

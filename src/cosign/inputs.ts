@@ -80,6 +80,9 @@ export const VERIFY_INPUTS = [
   'annotations',
   'signature-repository',
   'insecure-ignore-tlog',
+  'policy',
+  'no-match',
+  'skip-unsupported-policies',
   'registry-username',
   'registry-password',
   'registry',
@@ -449,8 +452,18 @@ function exactOrRegexp(
   return undefined
 }
 
+/** Verification against ClusterImagePolicy documents (the policy input). */
+export interface PolicyInputs {
+  /** Files and directories of policy documents. */
+  paths: string[]
+  noMatch: 'deny' | 'allow' | 'warn'
+  skipUnsupportedPolicies: boolean
+}
+
 export interface VerifyInputs {
   options: Omit<VerifyImagesOptions, 'trust'>
+  /** Set when the policy input is given: the options' identity policy is then empty. */
+  policy?: PolicyInputs
   trustedRootPath?: string
   registryUsername?: string
   registryPassword?: string
@@ -458,6 +471,50 @@ export interface VerifyInputs {
   registryHost?: string
   allowHttpRegistry: boolean
   retryBudgetMs?: number
+}
+
+function parsePolicyInputs(
+  raw: RawInputs,
+  naming: InputNaming
+): PolicyInputs | undefined {
+  const paths = parseList(val(raw, 'policy') ?? '')
+  const noMatch = val(raw, 'no-match')
+  const skip = val(raw, 'skip-unsupported-policies')
+  if (paths.length === 0) {
+    for (const [name, v] of [
+      ['no-match', noMatch],
+      ['skip-unsupported-policies', skip]
+    ] as const) {
+      // The action and the template pass their defaults: only a changed value is a mistake.
+      if (v !== undefined && v !== 'deny' && v !== 'false')
+        throw new InputError(
+          'INPUT_CONFLICT',
+          `${naming.name(name)} only applies with ${naming.name('policy')} (ClusterImagePolicy documents)`
+        )
+    }
+    return undefined
+  }
+  if (
+    noMatch !== undefined &&
+    noMatch !== 'deny' &&
+    noMatch !== 'allow' &&
+    noMatch !== 'warn'
+  ) {
+    throw new InputError(
+      'INPUT_INVALID_NO_MATCH',
+      `${naming.name('no-match')} must be deny, allow or warn, got ${JSON.stringify(noMatch)}`
+    )
+  }
+  return {
+    paths,
+    noMatch: noMatch ?? 'deny',
+    skipUnsupportedPolicies: parseBoolean(
+      raw,
+      'skip-unsupported-policies',
+      false,
+      naming
+    )
+  }
 }
 
 const identityRemedy = (naming: InputNaming): string =>
@@ -483,13 +540,35 @@ export async function toVerifyInputs(
       .map(k => [k, val(raw, `certificate-github-workflow-${k}`)])
       .filter((e): e is [string, string] => e[1] !== undefined)
   )
+  const policyInputs = parsePolicyInputs(raw, naming)
+  if (policyInputs) {
+    const given = [
+      identity ? 'certificate-identity' : '',
+      issuer ? 'certificate-oidc-issuer' : '',
+      keyRef ? 'key' : '',
+      Object.keys(githubWorkflow).length ? 'certificate-github-workflow-*' : '',
+      val(raw, 'annotations') ? 'annotations' : '',
+      parseBoolean(raw, 'insecure-ignore-tlog', false, naming)
+        ? 'insecure-ignore-tlog'
+        : ''
+    ].filter(Boolean)
+    if (given.length > 0) {
+      throw new InputError(
+        'INPUT_CONFLICT',
+        `${n('policy')} cannot be combined with ${given.map(g => (g.endsWith('*') ? g : n(g))).join(', ')}: the ClusterImagePolicy documents say who must have signed (their authorities)`,
+        {
+          remedy: `Put the identity or key into the policy (keyless.identities, key.data), or drop ${n('policy')}.`
+        }
+      )
+    }
+  }
   if (keyRef && (identity || issuer)) {
     throw new InputError(
       'INPUT_CONFLICT',
       `${n('key')} cannot be combined with ${n('certificate-identity')} / ${n('certificate-oidc-issuer')}: a key pair has no certificate identity`
     )
   }
-  if (!keyRef && (!identity || !issuer)) {
+  if (!policyInputs && !keyRef && (!identity || !issuer)) {
     throw new InputError(
       'INPUT_POLICY_REQUIRED',
       `keyless verification needs both an identity (${n('certificate-identity')} or ${n('certificate-identity-regexp')}) and an issuer (${n('certificate-oidc-issuer')} or ${n('certificate-oidc-issuer-regexp')}); ${!identity && !issuer ? 'neither was' : !identity ? 'no identity was' : 'no issuer was'} given. There is no "any signer" default.`,
@@ -525,6 +604,7 @@ export async function toVerifyInputs(
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
+    ...(policyInputs ? { policy: policyInputs } : {}),
     options: {
       images,
       recursive: parseBoolean(raw, 'recursive', false, naming),

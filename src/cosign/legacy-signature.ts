@@ -198,6 +198,8 @@ export interface VerifyLegacySignatureOptions {
   /** 0 disables the tlog requirement (cosign --insecure-ignore-tlog). */
   tlogThreshold?: number
   ctlogThreshold?: number
+  /** Verified timestamps required (default 0). */
+  timestampThreshold?: number
   now?: Date
 }
 
@@ -246,6 +248,9 @@ export function verifyLegacySignature(
       : {}),
     ...(o.ctlogThreshold !== undefined
       ? { ctlogThreshold: o.ctlogThreshold }
+      : {}),
+    ...(o.timestampThreshold !== undefined
+      ? { timestampThreshold: o.timestampThreshold }
       : {}),
     ...(o.now ? { now: o.now } : {})
   })

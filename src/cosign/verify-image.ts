@@ -50,6 +50,17 @@ export interface VerifyImagesOptions {
   signatureRepository?: string
   /** Key mode only: accept signatures that were never logged in Rekor. */
   insecureIgnoreTlog?: boolean
+  /**
+   * Identity policies of which any one suffices (a ClusterImagePolicy's
+   * `identities`); when given, `policy` is not used.
+   */
+  anyPolicy?: readonly VerificationPolicy[]
+  /** Where to look: both by default; one when a policy names its format. */
+  formats?: readonly ('legacy' | 'bundle')[]
+  /** Verified SCTs required (0: a policy's insecureIgnoreSCT). */
+  ctlogThreshold?: number
+  /** Verified RFC 3161 timestamps required (a policy's rfc3161timestamp). */
+  timestampThreshold?: number
   now?: Date
   imagesInputName?: string
   /** How messages name an input (the adapter's interface: flag, input, variable). */
@@ -189,6 +200,41 @@ export async function verifyImages(
   return { ok: images.every(i => i.verified), images }
 }
 
+/**
+ * One image's signatures, looked for and verified as `options` says (no
+ * signer-policy precondition: callers that build per-authority options
+ * check their own).
+ */
+export async function verifyImageTarget(
+  target: ImageTarget,
+  options: VerifyImagesOptions,
+  deps: VerifyImagesDeps,
+  where: SignatureRepository
+): Promise<VerifiedImage> {
+  return verifyTarget(target, options, deps, where)
+}
+
+/**
+ * Runs `verify` with each identity policy until one accepts; when none does,
+ * the error that says most (a signature or log failure, which no identity
+ * would fix, before an identity mismatch).
+ */
+function withAnyPolicy<T>(
+  options: VerifyImagesOptions,
+  verify: (policy: VerificationPolicy) => T
+): T {
+  const policies = options.anyPolicy ?? [options.policy]
+  const errors: unknown[] = []
+  for (const policy of policies) {
+    try {
+      return verify(policy)
+    } catch (e) {
+      errors.push(e)
+    }
+  }
+  throw errors.find(e => !(e instanceof PolicyError)) ?? errors[0]
+}
+
 async function verifyTarget(
   target: ImageTarget,
   options: VerifyImagesOptions,
@@ -214,10 +260,10 @@ async function verifyTarget(
     )
   }
 
-  for (const cand of await new ReferrerStore(client, deps.logger).read(
-    repository,
-    digest
-  )) {
+  const formats = options.formats ?? ['bundle', 'legacy']
+  for (const cand of formats.includes('bundle')
+    ? await new ReferrerStore(client, deps.logger).read(repository, digest)
+    : []) {
     const c: CandidateReport = {
       format: 'bundle',
       location: `${registry}/${repository}@${cand.descriptor.digest}`,
@@ -237,10 +283,9 @@ async function verifyTarget(
   }
 
   const legacyWhere = `${registry}/${repository}:${digest.replace(':', '-')}.sig`
-  for (const cand of await new LegacyTagStore(client, deps.logger).read(
-    repository,
-    digest
-  )) {
+  for (const cand of formats.includes('legacy')
+    ? await new LegacyTagStore(client, deps.logger).read(repository, digest)
+    : []) {
     const c: CandidateReport = {
       format: 'legacy',
       location: `${legacyWhere}#${cand.descriptor.digest}`,
@@ -255,17 +300,26 @@ async function verifyTarget(
       continue
     }
     try {
-      const r = verifyLegacySignature({
-        layer: cand.descriptor,
-        payload: cand.payload,
-        expectedDigest: digest,
-        trust: options.trust,
-        policy: options.policy,
-        ...(options.publicKey ? { publicKey: options.publicKey } : {}),
-        annotations: options.annotations,
-        ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
-        ...(options.now ? { now: options.now } : {})
-      })
+      const payload = cand.payload
+      const r = withAnyPolicy(options, policy =>
+        verifyLegacySignature({
+          layer: cand.descriptor,
+          payload,
+          expectedDigest: digest,
+          trust: options.trust,
+          policy,
+          ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+          annotations: options.annotations,
+          ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
+          ...(options.ctlogThreshold !== undefined
+            ? { ctlogThreshold: options.ctlogThreshold }
+            : {}),
+          ...(options.timestampThreshold !== undefined
+            ? { timestampThreshold: options.timestampThreshold }
+            : {}),
+          ...(options.now ? { now: options.now } : {})
+        })
+      )
       c.ok = true
       if (r.identity) {
         c.identity = {
@@ -349,13 +403,21 @@ export function verifyBundleCandidate(
     )
   }
   const entity = toSignedEntity(bundle)
-  const result = verifySignedEntity(entity, {
-    trust: options.trust,
-    policy: options.policy,
-    ...(options.publicKey ? { publicKey: options.publicKey } : {}),
-    ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
-    ...(options.now ? { now: options.now } : {})
-  })
+  const result = withAnyPolicy(options, policy =>
+    verifySignedEntity(entity, {
+      trust: options.trust,
+      policy,
+      ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+      ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
+      ...(options.ctlogThreshold !== undefined
+        ? { ctlogThreshold: options.ctlogThreshold }
+        : {}),
+      ...(options.timestampThreshold !== undefined
+        ? { timestampThreshold: options.timestampThreshold }
+        : {}),
+      ...(options.now ? { now: options.now } : {})
+    })
+  )
   const statement = parseInTotoStatement(
     result.payload ?? fromBase64(bundle.dsseEnvelope.payload)
   )

@@ -244,6 +244,44 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
     env: env
   })
   const trust = await runtime.trust
+  if (inputs.policy) {
+    // ClusterImagePolicy documents: loaded only when given (own chunk, with yaml).
+    const policy = await import('../policy/index.ts')
+    const verdict = await policy.verifyWithPolicies(
+      { ...inputs, policy: inputs.policy },
+      trust,
+      { logger: log, registryFor: runtime.registryFor },
+      GITLAB_NAMING
+    )
+    log.info(policy.renderPolicyResult(verdict).trimEnd())
+    const identities = new Set(
+      verdict.images.flatMap(i =>
+        i.policies.flatMap(p =>
+          p.authorities.flatMap(a =>
+            (a.signatures ?? []).map(x => x.identity?.subject ?? '')
+          )
+        )
+      )
+    )
+    identities.delete('')
+    await writeFile(
+      env.SIGIL_DOTENV ?? 'sigil.env',
+      dotenv({
+        SIGIL_VERIFIED: verdict.images
+          .filter(i => i.status !== 'failed')
+          .map(i => i.digest)
+          .join(' '),
+        SIGIL_IDENTITIES: [...identities].join(' ')
+      } satisfies Record<(typeof VERIFY_DOTENV)[number], string>)
+    )
+    await writeFile(
+      env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
+      `${redact(JSON.stringify(policy.toPolicyResultJson(verdict), null, 2))}\n`
+    )
+    const denied = policy.policyFailure(verdict)
+    if (denied) throw denied
+    return
+  }
   const result = await verifyImages(
     {
       ...inputs.options,
