@@ -17,7 +17,8 @@ import type { FlagSpec } from './args.ts'
 
 /** The CLI speaks of inputs as flags (`images` is the IMAGE argument). */
 export const CLI_NAMING: InputNaming = {
-  name: n => (n === 'images' ? 'IMAGE' : `--${n}`),
+  name: n =>
+    n === 'images' ? 'IMAGE' : n === 'predicate-type' ? '--type' : `--${n}`,
   set: (n, v) => `--${n} ${v}`
 }
 
@@ -74,6 +75,66 @@ const BOOLEAN = new Set([
   'allow-http-registry',
   'insecure-ignore-tlog'
 ])
+
+/** The flags of attestation and blob commands that no action input has. */
+const PREDICATE: Record<string, FlagHelp> = {
+  predicate: {
+    kind: 'string',
+    value: 'FILE',
+    description:
+      "The predicate: a file whose content becomes the statement's predicate (JSON for every type but custom and spdx)."
+  },
+  type: {
+    kind: 'string',
+    value: 'TYPE',
+    description:
+      'Predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI.',
+    default: 'custom'
+  }
+}
+
+const BLOB_OUTPUTS: Record<string, FlagHelp> = {
+  bundle: {
+    kind: 'string',
+    value: 'FILE',
+    description:
+      'Where to write the Sigstore bundle (v0.3). One file only; default FILE.sigstore.json next to each file.'
+  },
+  'output-signature': {
+    kind: 'string',
+    value: 'FILE',
+    description: 'Also write the base64 signature here (one file only).'
+  },
+  'output-certificate': {
+    kind: 'string',
+    value: 'FILE',
+    description: 'Also write the PEM signing certificate here (keyless).'
+  }
+}
+
+/** Inputs of sign that apply to blobs (no registry, no images). */
+const BLOB_SIGN_INPUTS = [
+  'tlog-upload',
+  'key',
+  'key-password',
+  'identity-token',
+  'fulcio-url',
+  'rekor-url',
+  'timestamp-server-url',
+  'trusted-root',
+  'concurrency',
+  'retry-budget'
+] as const
+
+/** Registry access flags (tree, download). */
+const REGISTRY_INPUTS = [
+  'signature-repository',
+  'registry-username',
+  'registry-password',
+  'registry',
+  'allow-http-registry',
+  'retry-budget'
+] as const
 
 const COMMON: Record<string, FlagHelp> = {
   verbose: {
@@ -167,6 +228,120 @@ export const COMMANDS = {
       },
       ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
       output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'sign-blob': {
+    usage: 'sigil sign-blob [flags] FILE...',
+    args: [['FILE...', 'The files to sign (one bundle each).']],
+    summary:
+      'Sign files: one Sigstore bundle v0.3 per file (FILE.sigstore.json unless --bundle), with one certificate for the whole run. Keyless, or with --key.',
+    flags: {
+      ...inputFlags(BLOB_SIGN_INPUTS, SIGN_INPUT_DOCS),
+      ...BLOB_OUTPUTS,
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'attest-blob': {
+    usage: 'sigil attest-blob --predicate FILE [--type TYPE] [flags] FILE...',
+    args: [
+      [
+        'FILE...',
+        "The files the attestation is about: the statement's subjects (name and sha256)."
+      ]
+    ],
+    summary:
+      'Attest files: wrap the predicate in an in-toto v1 statement naming every file, sign it as DSSE, log it, and write one bundle (FILE.intoto.sigstore.json for one file; --bundle for several).',
+    flags: {
+      ...PREDICATE,
+      ...inputFlags(BLOB_SIGN_INPUTS, SIGN_INPUT_DOCS),
+      bundle: {
+        kind: 'string',
+        value: 'FILE',
+        description:
+          'Where to write the attestation bundle; default FILE.intoto.sigstore.json (required with several files).'
+      },
+      'output-signature': BLOB_OUTPUTS['output-signature'] as FlagHelp,
+      'output-certificate': BLOB_OUTPUTS['output-certificate'] as FlagHelp,
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  attest: {
+    usage: 'sigil attest --predicate FILE [--type TYPE] [flags] IMAGE...',
+    args: [['IMAGE...', SIGN_INPUT_DOCS.images?.description ?? '']],
+    summary:
+      "Attest images: wrap the predicate in cosign's in-toto statement naming the image digest, sign it as DSSE, log it, and store it as --format says (legacy sha256-<hex>.att, bundle referrer, or both).",
+    flags: {
+      ...PREDICATE,
+      ...inputFlags(
+        SIGN_INPUTS.filter(n => n !== 'annotations'),
+        SIGN_INPUT_DOCS
+      ),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'verify-attestation': {
+    usage: 'sigil verify-attestation [--type TYPE] [flags] IMAGE...',
+    args: [['IMAGE...', VERIFY_INPUT_DOCS.images?.description ?? '']],
+    summary:
+      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, and the predicate type. Prints each verified in-toto statement as one JSON line on stdout.',
+    flags: {
+      type: PREDICATE.type as FlagHelp,
+      ...inputFlags(
+        VERIFY_INPUTS.filter(n => n !== 'annotations'),
+        VERIFY_INPUT_DOCS
+      ),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'verify-blob-attestation': {
+    usage:
+      'sigil verify-blob-attestation --bundle FILE [--type TYPE] [flags] FILE|sha256:HEX',
+    args: [
+      [
+        'FILE|sha256:HEX',
+        'The artifact the statement must name: a file, or its digest.'
+      ]
+    ],
+    summary:
+      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, and its predicate type. Prints the statement as JSON.',
+    flags: {
+      bundle: {
+        kind: 'string',
+        value: 'FILE',
+        description: 'The attestation bundle to verify (required).'
+      },
+      type: PREDICATE.type as FlagHelp,
+      ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  tree: {
+    usage: 'sigil tree [flags] IMAGE',
+    args: [['IMAGE', 'The image (tag or digest).']],
+    summary:
+      'Show what is attached to an image: legacy .sig/.att/.sbom tags with their layers, and bundle referrers by artifact type and predicate type, with digests.',
+    flags: {
+      ...inputFlags(REGISTRY_INPUTS, VERIFY_INPUT_DOCS),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  download: {
+    usage: 'sigil download signature|attestation [flags] IMAGE',
+    args: [
+      ['signature|attestation', 'What to download.'],
+      ['IMAGE', 'The image (tag or digest).']
+    ],
+    summary:
+      "Print an image's signatures or attestations, one JSON document per line, as cosign download does: legacy layers as {Base64Signature, Payload, Cert, Chain, Bundle}, attestations as their DSSE envelopes; bundle referrers as their Sigstore bundles.",
+    flags: {
+      ...inputFlags(REGISTRY_INPUTS, VERIFY_INPUT_DOCS),
       ...COMMON
     }
   },
@@ -299,6 +474,25 @@ export function renderMainHelp(): string {
       'verify-blob FILE|DIGEST',
       'verify a Sigstore bundle over a file or sha256:<hex>'
     ],
+    ['sign-blob FILE...', 'sign files: one Sigstore bundle per file'],
+    ['attest-blob FILE...', 'attest files with a predicate (in-toto, DSSE)'],
+    [
+      'attest IMAGE...',
+      'attest images with a predicate (.att and/or referrers)'
+    ],
+    [
+      'verify-attestation IMAGE...',
+      'verify image attestations; print the statements'
+    ],
+    [
+      'verify-blob-attestation FILE',
+      'verify an attestation bundle over a file'
+    ],
+    ['tree IMAGE', 'show the signatures, attestations and SBOMs attached'],
+    [
+      'download signature|attestation',
+      "print an image's signatures or attestations"
+    ],
     [
       'generate-key-pair',
       'write cosign.key and cosign.pub (password from COSIGN_PASSWORD)'
@@ -309,7 +503,7 @@ export function renderMainHelp(): string {
     'Usage: sigil <command> [flags]',
     '',
     'Commands:',
-    ...cmds.map(([c, d]) => `  ${c.padEnd(25)}${d}`),
+    ...cmds.map(([c, d]) => `  ${c.padEnd(32)}${d}`),
     '',
     "Run 'sigil <command> --help' for a command's flags, their environment",
     'variables and defaults. Every command takes -d/--verbose (debug output',

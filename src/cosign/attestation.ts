@@ -26,7 +26,10 @@ export const PREDICATE_TYPES: Readonly<Record<string, string>> = {
 }
 
 /** A `--type` value (name or absolute URI) → predicate type URI. */
-export function resolvePredicateType(type: string, inputName = '--type'): string {
+export function resolvePredicateType(
+  type: string,
+  inputName = '--type'
+): string {
   const named = PREDICATE_TYPES[type]
   if (named) return named
   let u: URL | undefined

@@ -18,6 +18,7 @@ import {
 import type { SignatureFormat, SignImagesOptions } from './sign-image.ts'
 import { canonicalHost, parseReference } from '../oci/index.ts'
 import { parseList } from './targets.ts'
+import { buildPredicate, resolvePredicateType } from './attestation.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
 
 /** Raw input values by kebab-case name; '' and undefined mean "not set". */
@@ -540,5 +541,44 @@ export async function toVerifyInputs(
     ...(registryPassword ? { registryPassword } : {}),
     ...(registryHost ? { registryHost } : {}),
     allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
+  }
+}
+
+/** The statement content `attest` / `attest-blob` sign. */
+export interface PredicateInputs {
+  predicateType: string
+  predicate: unknown
+}
+
+/**
+ * `predicate` (a file) and `predicate-type` (cosign's --type: a name or a
+ * URI, default custom). Undefined when no predicate file is given (the
+ * caller may build SLSA provenance from the CI context instead).
+ */
+export async function toPredicateInputs(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING,
+  now: Date = new Date()
+): Promise<PredicateInputs | undefined> {
+  const path = val(raw, 'predicate')
+  const type = val(raw, 'predicate-type') ?? 'custom'
+  const predicateType = resolvePredicateType(
+    type,
+    naming.name('predicate-type')
+  )
+  if (path === undefined) return undefined
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(await readFile(path))
+  } catch (e) {
+    throw new InputError(
+      'INPUT_PREDICATE_UNREADABLE',
+      `${naming.name('predicate')}: cannot read ${JSON.stringify(path)}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
+  }
+  return {
+    predicateType,
+    predicate: buildPredicate(type, bytes, now, naming.name('predicate'))
   }
 }

@@ -50,7 +50,10 @@ export interface LegacySignatureLayer {
   annotations?: Record<string, string>
 }
 
-export function layerInvalid(message: string, cause?: unknown): VerificationError {
+export function layerInvalid(
+  message: string,
+  cause?: unknown
+): VerificationError {
   return new VerificationError('BUNDLE_INVALID', `signature layer ${message}`, {
     cause
   })

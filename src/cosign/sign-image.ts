@@ -396,8 +396,7 @@ async function signImagesNow(
               repository,
               target.descriptor,
               s.bundle,
-              options.attestation?.predicateType ??
-                COSIGN_SIGN_PREDICATE_TYPE,
+              options.attestation?.predicateType ?? COSIGN_SIGN_PREDICATE_TYPE,
               now(),
               { deadline, logger }
             )

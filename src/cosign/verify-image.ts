@@ -114,7 +114,9 @@ interface RejectionReason {
  * tells signatures apart), most specific first, then most frequent: a
  * summary names every reason, not only the first signature's.
  */
-function rejectionReasons(errors: readonly AppError[]): RejectionReason[] {
+export function rejectionReasons(
+  errors: readonly AppError[]
+): RejectionReason[] {
   const byReason = new Map<string, RejectionReason>()
   for (const error of errors) {
     const reason = error.message.replace(/ \(log index \d+\)/, '')
@@ -128,7 +130,7 @@ function rejectionReasons(errors: readonly AppError[]): RejectionReason[] {
   )
 }
 
-function toAppError(e: unknown): AppError {
+export function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e
   return new AppError(
     'VERIFY_FAILED',
