@@ -2,32 +2,31 @@
 // when one of them runs): sign-blob, attest-blob, attest, verify-attestation,
 // verify-blob-attestation, tree, download. Same inputs and engine as sign and
 // verify; logs to stderr, results to stdout.
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import {
   EXIT,
   NoMatchingSignaturesError,
-  SLSA_PROVENANCE_V1,
   attestationFailure,
+  attestationLines,
+  toAttestationResultJson,
   downloadAttached,
   inspectImage,
   loadTrustMaterial,
   parseDigestArgument,
   prepareRun,
-  provenanceFromCi,
+  readBlobFiles,
   renderTree,
   resolvePredicateType,
-  signBlobs,
+  signBlobFiles,
   signImages,
+  toAttestationInputs,
   signingFailure,
-  toPredicateInputs,
   toSignInputs,
   toVerifyInputs,
   toVerifyBlobResultJson,
   verifyAttestations,
   verifyBlobAttestation,
-  type PredicateInputs,
-  type RawInputs,
-  type SignBlobsResult
+  type RawInputs
 } from '../cosign/index.ts'
 import { PolicyError, VerificationError } from '../sigstore/index.ts'
 import { AppError, InputError, redact } from '../util/index.ts'
@@ -45,58 +44,6 @@ import {
 import { SIGIL_VERSION } from '../version.ts'
 
 const USER_AGENT = `sigil/${SIGIL_VERSION} (cli)`
-
-/**
- * The predicate to sign: the file given, or (attest only) SLSA provenance
- * from the CI job when none is, and the type asks for nothing else.
- */
-async function predicateOf(
-  raw: RawInputs,
-  env: NodeJS.ProcessEnv,
-  fromCi: boolean
-): Promise<PredicateInputs> {
-  const given = await toPredicateInputs(raw, CLI_NAMING)
-  if (given) return given
-  const type = raw['predicate-type']?.trim()
-  const wantsProvenance =
-    !type ||
-    type === 'slsaprovenance1' ||
-    resolvePredicateType(type) === SLSA_PROVENANCE_V1
-  if (fromCi && wantsProvenance) return provenanceFromCi(env)
-  throw new InputError(
-    'INPUT_PREDICATE_REQUIRED',
-    `--predicate is required${fromCi ? ` for predicate type ${type ?? ''} (only SLSA provenance v1 is built from the CI context)` : ''}`,
-    {
-      remedy:
-        'Pass the predicate file, e.g. --predicate sbom.spdx.json --type spdxjson.'
-    }
-  )
-}
-
-/** Writes a file whole or not at all (a temporary name, then rename). */
-async function writeWhole(path: string, data: string): Promise<void> {
-  const tmp = `${path}.sigil-${process.pid}.tmp`
-  await writeFile(tmp, data)
-  await rename(tmp, path)
-}
-
-async function readFiles(
-  paths: readonly string[]
-): Promise<{ name: string; bytes: Uint8Array }[]> {
-  return Promise.all(
-    paths.map(async p => {
-      try {
-        return { name: p, bytes: new Uint8Array(await readFile(p)) }
-      } catch (e) {
-        throw new InputError(
-          'INPUT_FILE_UNREADABLE',
-          `cannot read ${JSON.stringify(p)}: ${e instanceof Error ? e.message : String(e)}`,
-          { cause: e }
-        )
-      }
-    })
-  )
-}
 
 async function signFiles(
   command: 'sign-blob' | 'attest-blob',
@@ -132,10 +79,12 @@ async function signFiles(
     )
   const attestation =
     command === 'attest-blob'
-      ? await predicateOf(raw, io.env, false)
+      ? await toAttestationInputs(raw, io.env, CLI_NAMING, {
+          required: true,
+          provenance: true
+        })
       : undefined
   const inputs = await toSignInputs(raw, io.env, CLI_NAMING)
-  const blobs = await readFiles(files)
   const runtime = prepareRun(inputs, {
     userAgent: USER_AGENT,
     logger,
@@ -144,23 +93,24 @@ async function signFiles(
   const identity = inputs.options.key
     ? undefined
     : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
-  const result = await signBlobs(
+  const { written } = await signBlobFiles(
     {
-      blobs,
+      files,
+      inputs,
       ...(attestation ? { attestation } : {}),
-      tlogUpload: inputs.options.tlogUpload,
-      ...(inputs.options.key ? { key: inputs.options.key } : {}),
-      fulcioUrl: inputs.options.fulcioUrl,
-      rekorUrl: inputs.options.rekorUrl,
-      ...(inputs.options.timestampServerUrl
-        ? { timestampServerUrl: inputs.options.timestampServerUrl }
-        : {}),
       trust: runtime.trust,
-      concurrency: inputs.options.concurrency
+      paths: {
+        ...(parsed.flags.bundle ? { bundle: parsed.flags.bundle } : {}),
+        ...(parsed.flags['output-signature']
+          ? { signature: parsed.flags['output-signature'] }
+          : {}),
+        ...(parsed.flags['output-certificate']
+          ? { certificate: parsed.flags['output-certificate'] }
+          : {})
+      }
     },
     { http: runtime.http, logger, ...(identity ? { identity } : {}) }
   )
-  const written = await writeBlobOutputs(result, files, parsed.flags)
   if (parsed.flags.output === 'json')
     io.stdout(`${redact(JSON.stringify(written, null, 2))}\n`)
   else
@@ -169,68 +119,6 @@ async function signFiles(
         `${w.file} ${w.bundle}${w.logIndex !== undefined ? ` logIndex=${w.logIndex}` : ''}\n`
       )
   return EXIT.OK
-}
-
-interface WrittenOutputs {
-  bundles: {
-    file: string
-    bundle: string
-    digest?: string
-    logIndex?: number
-  }[]
-  signature?: string
-  certificate?: string
-  identity?: { subject: string; issuer: string }
-}
-
-async function writeBlobOutputs(
-  r: SignBlobsResult,
-  files: readonly string[],
-  flags: Record<string, string | undefined>
-): Promise<WrittenOutputs> {
-  const out: WrittenOutputs = {
-    bundles: [],
-    ...(r.identity ? { identity: r.identity } : {})
-  }
-  if (r.attestation) {
-    const path = flags.bundle ?? `${files[0] ?? ''}.intoto.sigstore.json`
-    await writeWhole(path, `${JSON.stringify(r.attestation.bundle)}\n`)
-    out.bundles.push({
-      file: files.join(','),
-      bundle: path,
-      ...(r.attestation.logIndex !== undefined
-        ? { logIndex: r.attestation.logIndex }
-        : {})
-    })
-    if (flags['output-signature']) {
-      await writeWhole(flags['output-signature'], r.attestation.signature)
-      out.signature = flags['output-signature']
-    }
-  }
-  for (const b of r.blobs) {
-    const path = flags.bundle ?? `${b.name}.sigstore.json`
-    await writeWhole(path, `${JSON.stringify(b.bundle)}\n`)
-    out.bundles.push({
-      file: b.name,
-      bundle: path,
-      digest: b.digest,
-      ...(b.logIndex !== undefined ? { logIndex: b.logIndex } : {})
-    })
-    if (flags['output-signature']) {
-      await writeWhole(flags['output-signature'], b.signature)
-      out.signature = flags['output-signature']
-    }
-  }
-  if (flags['output-certificate']) {
-    if (!r.certificatePem)
-      throw new InputError(
-        'INPUT_CONFLICT',
-        '--output-certificate: a key pair signs without a certificate (the bundles were written)'
-      )
-    await writeWhole(flags['output-certificate'], r.certificatePem)
-    out.certificate = flags['output-certificate']
-  }
-  return out
 }
 
 async function cmdAttest(
@@ -242,7 +130,11 @@ async function cmdAttest(
   const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
   checkOutput(parsed.flags.output)
   const raw = toRaw(parsed)
-  const attestation = await predicateOf(raw, io.env, true)
+  const attestation = await toAttestationInputs(raw, io.env, CLI_NAMING, {
+    required: true,
+    provenance: true
+  })
+  if (!attestation) throw new TypeError('attest: no predicate')
   const inputs = await toSignInputs(raw, io.env, CLI_NAMING)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'attest needs at least one IMAGE')
@@ -321,30 +213,12 @@ async function cmdVerifyAttestation(
     },
     { logger, registryFor: runtime.registryFor }
   )
-  if (parsed.flags.output === 'json') {
-    io.stdout(
-      `${redact(
-        JSON.stringify(
-          {
-            ok: result.ok,
-            images: result.images.map(({ error, ...i }) => ({
-              ...i,
-              ...(error
-                ? { error: { code: error.code, message: error.message } }
-                : {})
-            }))
-          },
-          null,
-          2
-        )
-      )}\n`
-    )
-  } else {
-    // One verified statement per line: `| jq` gates on the predicate.
-    for (const i of result.images)
-      for (const a of i.attestations)
-        io.stdout(`${JSON.stringify(a.statement)}\n`)
-  }
+  // One verified statement per line: `| jq` gates on the predicate.
+  io.stdout(
+    parsed.flags.output === 'json'
+      ? `${redact(JSON.stringify(toAttestationResultJson(result), null, 2))}\n`
+      : attestationLines(result)
+  )
   const failure = attestationFailure(result)
   if (failure) throw failure
   return EXIT.OK
@@ -380,7 +254,7 @@ async function cmdVerifyBlobAttestation(
     )
   }
   const artifact = parseDigestArgument(subject) ?? {
-    bytes: (await readFiles([subject]))[0]?.bytes ?? new Uint8Array()
+    bytes: (await readBlobFiles([subject]))[0]?.bytes ?? new Uint8Array()
   }
   let r
   try {

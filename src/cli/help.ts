@@ -19,7 +19,7 @@ import type { FlagSpec } from './args.ts'
 export const CLI_NAMING: InputNaming = {
   name: n =>
     n === 'images' ? 'IMAGE' : n === 'predicate-type' ? '--type' : `--${n}`,
-  set: (n, v) => `--${n} ${v}`
+  set: (n, v) => `${CLI_NAMING.name(n)} ${v}`
 }
 
 export interface FlagHelp extends FlagSpec {
@@ -42,6 +42,7 @@ export interface CommandHelp {
 }
 
 const VALUE: Record<string, string> = {
+  predicate: 'FILE',
   format: 'legacy|bundle|both',
   output: 'text|json',
   key: 'KEY',
@@ -76,20 +77,27 @@ const BOOLEAN = new Set([
   'insecure-ignore-tlog'
 ])
 
-/** The flags of attestation and blob commands that no action input has. */
-const PREDICATE: Record<string, FlagHelp> = {
-  predicate: {
-    kind: 'string',
-    value: 'FILE',
-    description:
-      "The predicate: a file whose content becomes the statement's predicate (JSON for every type but custom and spdx)."
-  },
-  type: {
-    kind: 'string',
-    value: 'TYPE',
-    description:
-      'Predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI.',
-    default: 'custom'
+/** Inputs of the action that are commands of their own on the CLI
+ * (attest, sign-blob, verify-attestation), not flags of sign and verify. */
+const ATTEST_ONLY = new Set([
+  'predicate',
+  'predicate-type',
+  'subject-path',
+  'bundle-path'
+])
+
+/** --predicate and --type (the inputs predicate and predicate-type). */
+function predicateFlags(withPredicate: boolean): Record<string, FlagHelp> {
+  const doc = SIGN_INPUT_DOCS['predicate-type']
+  const pred = inputFlags(['predicate'], SIGN_INPUT_DOCS)
+  return {
+    ...(withPredicate ? pred : {}),
+    type: {
+      kind: 'string',
+      value: 'TYPE',
+      description: doc?.description ?? '',
+      default: 'custom'
+    }
   }
 }
 
@@ -194,7 +202,10 @@ export const COMMANDS = {
     summary:
       'Sign images: keyless with Sigstore (an OIDC identity token from --identity-token, SIGSTORE_ID_TOKEN or GitHub Actions), or with a key pair (--key).',
     flags: {
-      ...inputFlags(SIGN_INPUTS, SIGN_INPUT_DOCS),
+      ...inputFlags(
+        SIGN_INPUTS.filter(n => !ATTEST_ONLY.has(n)),
+        SIGN_INPUT_DOCS
+      ),
       output: OUTPUT,
       ...COMMON
     }
@@ -205,7 +216,10 @@ export const COMMANDS = {
     summary:
       'Verify image signatures against an identity and issuer (keyless) or a public key (--key). Checks go to stderr, the verified payloads to stdout.',
     flags: {
-      ...inputFlags(VERIFY_INPUTS, VERIFY_INPUT_DOCS),
+      ...inputFlags(
+        VERIFY_INPUTS.filter(n => !ATTEST_ONLY.has(n)),
+        VERIFY_INPUT_DOCS
+      ),
       output: OUTPUT,
       ...COMMON
     }
@@ -254,7 +268,7 @@ export const COMMANDS = {
     summary:
       'Attest files: wrap the predicate in an in-toto v1 statement naming every file, sign it as DSSE, log it, and write one bundle (FILE.intoto.sigstore.json for one file; --bundle for several).',
     flags: {
-      ...PREDICATE,
+      ...predicateFlags(true),
       ...inputFlags(BLOB_SIGN_INPUTS, SIGN_INPUT_DOCS),
       bundle: {
         kind: 'string',
@@ -274,9 +288,9 @@ export const COMMANDS = {
     summary:
       "Attest images: wrap the predicate in cosign's in-toto statement naming the image digest, sign it as DSSE, log it, and store it as --format says (legacy sha256-<hex>.att, bundle referrer, or both).",
     flags: {
-      ...PREDICATE,
+      ...predicateFlags(true),
       ...inputFlags(
-        SIGN_INPUTS.filter(n => n !== 'annotations'),
+        SIGN_INPUTS.filter(n => n !== 'annotations' && !ATTEST_ONLY.has(n)),
         SIGN_INPUT_DOCS
       ),
       output: OUTPUT,
@@ -289,9 +303,9 @@ export const COMMANDS = {
     summary:
       'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, and the predicate type. Prints each verified in-toto statement as one JSON line on stdout.',
     flags: {
-      type: PREDICATE.type as FlagHelp,
+      ...predicateFlags(false),
       ...inputFlags(
-        VERIFY_INPUTS.filter(n => n !== 'annotations'),
+        VERIFY_INPUTS.filter(n => n !== 'annotations' && !ATTEST_ONLY.has(n)),
         VERIFY_INPUT_DOCS
       ),
       output: OUTPUT,
@@ -315,7 +329,7 @@ export const COMMANDS = {
         value: 'FILE',
         description: 'The attestation bundle to verify (required).'
       },
-      type: PREDICATE.type as FlagHelp,
+      ...predicateFlags(false),
       ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
       output: OUTPUT,
       ...COMMON

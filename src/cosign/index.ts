@@ -48,6 +48,8 @@ export {
 export {
   verifyAttestations,
   attestationFailure,
+  attestationLines,
+  toAttestationResultJson,
   type AttestationContext,
   type AttestedImage,
   type PredicateCheck,
@@ -66,3 +68,4 @@ export {
   type TreeReferrer
 } from './tree.ts'
 export * from './provenance.ts'
+export * from './blob-files.ts'

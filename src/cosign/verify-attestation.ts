@@ -347,3 +347,23 @@ export function attestationFailure(
     { cause: first, ...(first.remedy ? { remedy: first.remedy } : {}) }
   )
 }
+
+/** The result as JSON-ready data (errors reduced to code and message). */
+export function toAttestationResultJson(
+  result: VerifyAttestationsResult
+): object {
+  return {
+    ok: result.ok,
+    images: result.images.map(({ error, ...i }) => ({
+      ...i,
+      ...(error ? { error: { code: error.code, message: error.message } } : {})
+    }))
+  }
+}
+
+/** Every verified statement, one JSON document per line. */
+export function attestationLines(result: VerifyAttestationsResult): string {
+  return result.images
+    .flatMap(i => i.attestations.map(a => `${JSON.stringify(a.statement)}\n`))
+    .join('')
+}
