@@ -21,7 +21,10 @@ export type CiPlatform = 'github' | 'gitlab'
 /** Which CI the job runs on, from its environment; undefined elsewhere. */
 export function detectCi(env: NodeJS.ProcessEnv): CiPlatform | undefined {
   if (env.GITHUB_ACTIONS === 'true') return 'github'
-  if (env.GITLAB_CI === 'true') return 'gitlab'
+  // GitLab sets GITLAB_CI=true; runners that emulate it (gitlab-ci-local
+  // sets GITLAB_CI=false) still give the job's CI_* context.
+  if (env.GITLAB_CI === 'true' || (env.CI_SERVER_URL && env.CI_JOB_ID))
+    return 'gitlab'
   return undefined
 }
 
