@@ -678,3 +678,90 @@ describe('attest / verify-attestation (images)', () => {
     assert.equal(existsSync(join(w.tmp, 'nothing')), false)
   })
 })
+
+describe('sigil-conformance sign-bundle', () => {
+  const CONFORMANCE = join(root, 'dist/conformance/index.js')
+  test('a file and an in-toto statement, services from a signing config; @sigstore/verify and verify-bundle accept both', async () => {
+    const config = join(w.tmp, 'signing_config.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+        caUrls: [{ url: w.stack.fulcioUrl, majorApiVersion: 1 }],
+        rekorTlogUrls: [{ url: w.stack.rekorUrl, majorApiVersion: 1 }],
+        tsaUrls: []
+      })
+    )
+    const artifact = file('conformance artifact')
+    const statementPath = join(w.tmp, 'statement.json')
+    writeFileSync(
+      statementPath,
+      JSON.stringify({
+        _type: 'https://in-toto.io/Statement/v1',
+        subject: [
+          {
+            name: 'conformance artifact',
+            digest: { sha256: sha256Hex(readFileSync(artifact)) }
+          }
+        ],
+        predicateType: 'https://example.com/predicate/v1',
+        predicate: { ok: true }
+      })
+    )
+    for (const [inToto, subject] of [
+      [false, artifact],
+      [true, statementPath]
+    ] as const) {
+      const out = join(w.tmp, `conformance-${inToto ? 'dsse' : 'msg'}.json`)
+      const r = await execNode(
+        CONFORMANCE,
+        [
+          'sign-bundle',
+          '--identity-token',
+          w.token,
+          '--bundle',
+          out,
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          '--signing-config',
+          config,
+          ...(inToto ? ['--in-toto'] : []),
+          subject
+        ],
+        { env: env() }
+      )
+      assert.equal(r.code, 0, r.stderr)
+      const bundle = JSON.parse(readFileSync(out, 'utf8')) as Record<
+        string,
+        unknown
+      >
+      assert.ok(
+        inToto ? 'dsseEnvelope' in bundle : 'messageSignature' in bundle
+      )
+      verifyWithSigstoreJs({
+        trustedRoot: w.stack.trustedRoot,
+        bundle,
+        ...(inToto ? {} : { artifact: readFileSync(artifact) }),
+        san: GITHUB_SAN,
+        issuer: GITHUB_ISSUER
+      })
+      const v = await execNode(
+        CONFORMANCE,
+        [
+          'verify-bundle',
+          '--bundle',
+          out,
+          '--certificate-identity',
+          GITHUB_SAN,
+          '--certificate-oidc-issuer',
+          GITHUB_ISSUER,
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          artifact
+        ],
+        { env: env() }
+      )
+      assert.equal(v.code, 0, v.stderr)
+    }
+  })
+})

@@ -419,6 +419,47 @@ export const CONFORMANCE_HELP: CommandHelp = {
   }
 }
 
+export const CONFORMANCE_SIGN_HELP: CommandHelp = {
+  usage:
+    'sigil-conformance sign-bundle --identity-token TOKEN --bundle FILE [--in-toto] [--staging] [--trusted-root FILE] [--signing-config FILE] FILE',
+  summary:
+    'The sigstore-conformance client protocol (signing): sign FILE (with --in-toto: the in-toto statement in FILE, as DSSE) with one Fulcio certificate, log it in Rekor, and write a Sigstore bundle v0.3.',
+  flags: {
+    'identity-token': {
+      kind: 'string',
+      value: 'TOKEN',
+      description: 'The OIDC identity token (required).'
+    },
+    bundle: {
+      kind: 'string',
+      value: 'FILE',
+      description: 'Where to write the bundle (required).'
+    },
+    'in-toto': {
+      kind: 'boolean',
+      description: 'FILE is an in-toto statement: sign it as a DSSE envelope.'
+    },
+    'trusted-root': {
+      kind: 'string',
+      value: 'FILE',
+      description:
+        'trusted_root.json the result is checked against (default: the embedded public-good root).'
+    },
+    'signing-config': {
+      kind: 'string',
+      value: 'FILE',
+      description:
+        'A Sigstore signing config (v0.2): the Fulcio, Rekor v1 and timestamp authority URLs to use (default: public good).'
+    },
+    staging: {
+      kind: 'boolean',
+      description:
+        'Sign with Sigstore staging; needs --trusted-root and --signing-config (only public good is built in).'
+    },
+    help: COMMON.help as FlagHelp
+  }
+}
+
 /** The parser's view of a command's flags. */
 export function specOf(help: CommandHelp): Record<string, FlagSpec> {
   return Object.fromEntries(

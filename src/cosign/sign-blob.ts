@@ -14,6 +14,7 @@ import {
 import { mapLimit, sha256Hex, toBase64, type Logger } from '../util/index.ts'
 import { buildStatement, type StatementSubject } from './attestation.ts'
 import { SignError } from './errors.ts'
+import { parseInTotoStatement } from './payload.ts'
 import {
   NOTHING_WRITTEN,
   obtainSigner,
@@ -33,6 +34,9 @@ export interface SignBlobsOptions {
   blobs: readonly BlobInput[]
   /** attest-blob: one statement whose subjects are all the blobs. */
   attestation?: { predicateType: string; predicate: unknown }
+  /** A finished in-toto statement to sign as DSSE as it is (the
+   * conformance client's --in-toto); `blobs` is then unused. */
+  statement?: Uint8Array
   tlogUpload: boolean
   key?: { pem: string; password?: string }
   fulcioUrl: string
@@ -121,7 +125,7 @@ export async function signBlobs(
   options: SignBlobsOptions,
   deps: SignBlobsDeps
 ): Promise<SignBlobsResult> {
-  if (options.blobs.length === 0)
+  if (options.blobs.length === 0 && !options.statement)
     throw new TypeError('signBlobs needs at least one blob')
   const now = deps.now ?? ((): Date => new Date())
   const trustReady = Promise.resolve(options.trust)
@@ -156,6 +160,34 @@ export async function signBlobs(
     blobs: []
   }
 
+  if (options.statement) {
+    const parsed = parseInTotoStatement(options.statement)
+    const signed = await signDsse(
+      options.statement,
+      signer,
+      services,
+      'the statement'
+    )
+    selfCheck(
+      signed.bundle,
+      undefined,
+      signer,
+      trust,
+      !!services.rekor,
+      'the statement'
+    )
+    result.attestation = {
+      subjects: parsed.subject.map(x => ({
+        name: x.name ?? '',
+        digest: x.digest
+      })),
+      predicateType: parsed.predicateType,
+      bundle: signed.bundle,
+      signature: toBase64(signed.signature),
+      ...(signed.entry ? { logIndex: Number(signed.entry.logIndex) } : {})
+    }
+    return result
+  }
   if (options.attestation) {
     const subjects = options.blobs.map(b => ({
       name: baseName(b.name),
