@@ -12,10 +12,17 @@ import {
   SIGN_INPUTS,
   StaticIdentityProvider,
   redact,
+  expandSubjectPaths,
+  signBlobFiles,
   signImages,
   signingFailure,
+  toAttestationInputs,
   toSignInputs,
+  toSubjectPatterns,
   type IdentityProvider,
+  type PredicateInputs,
+  type RawInputs,
+  type SignInputs,
   type SignResult
 } from './deps.ts'
 
@@ -170,11 +177,19 @@ async function writeSummary(
 
 export async function runSignAction(): Promise<void> {
   try {
-    const inputs = await toSignInputs(
-      readRawInputs(SIGN_INPUTS),
+    const raw = readRawInputs(SIGN_INPUTS)
+    const patterns = toSubjectPatterns(raw, ACTION_NAMING)
+    const attestation = await toAttestationInputs(
+      raw,
       process.env,
-      ACTION_NAMING
+      ACTION_NAMING,
+      { required: false, provenance: true }
     )
+    const inputs = await toSignInputs(raw, process.env, ACTION_NAMING)
+    if (patterns.length > 0) {
+      await signFiles(raw, patterns, inputs, attestation)
+      return
+    }
     const runtime = prepareActionRun(inputs)
     const identity = inputs.options.key
       ? undefined
@@ -183,6 +198,7 @@ export async function runSignAction(): Promise<void> {
     const result = await signImages(
       {
         ...inputs.options,
+        ...(attestation ? { attestation } : {}),
         trust,
         imagesInputName: ACTION_NAMING.name('images')
       },
@@ -205,5 +221,94 @@ export async function runSignAction(): Promise<void> {
     if (failure) fail(failure)
   } catch (e) {
     fail(e)
+  }
+}
+
+/** subject-path: sign (or attest) files; bundles on disk, listed in outputs. */
+async function signFiles(
+  raw: RawInputs,
+  patterns: string[],
+  inputs: SignInputs,
+  attestation: PredicateInputs | undefined
+): Promise<void> {
+  const files = await expandSubjectPaths(patterns, ACTION_NAMING)
+  const bundlePath = raw['bundle-path']?.trim()
+  if (bundlePath && files.length > 1 && !attestation) {
+    throw new AppError(
+      'INPUT_CONFLICT',
+      `${ACTION_NAMING.name('bundle-path')} names one bundle, and ${ACTION_NAMING.name('subject-path')} matched ${files.length} files (each gets <file>.sigstore.json)`
+    )
+  }
+  const runtime = prepareActionRun(inputs)
+  const identity = inputs.options.key
+    ? undefined
+    : chooseIdentity(inputs.identityToken, process.env, runtime.http)
+  const { result, written } = await signBlobFiles(
+    {
+      files,
+      inputs,
+      ...(attestation ? { attestation } : {}),
+      trust: runtime.trust,
+      paths: bundlePath ? { bundle: bundlePath } : {}
+    },
+    {
+      http: runtime.http,
+      logger: actionsLogger,
+      ...(identity ? { identity } : {})
+    }
+  )
+  for (const b of written.bundles)
+    actionsLogger.info(
+      `${b.file}: ${attestation ? 'attestation' : 'bundle'} written to ${b.bundle}`
+    )
+  const digests = result.attestation
+    ? result.attestation.subjects.map(s => `sha256:${s.digest.sha256 ?? ''}`)
+    : result.blobs.map(b => b.digest)
+  core.setOutput('digests', digests.join('\n'))
+  core.setOutput('failed', '')
+  core.setOutput('bundles', written.bundles.map(b => b.bundle).join('\n'))
+  core.setOutput('signatures', written.bundles.map(b => b.bundle).join('\n'))
+  core.setOutput(
+    'rekor-log-indexes',
+    written.bundles
+      .map(b => b.logIndex)
+      .filter(n => n !== undefined)
+      .join('\n')
+  )
+  core.setOutput('certificate-identity', result.identity?.subject ?? '')
+  core.setOutput('certificate-issuer', result.identity?.issuer ?? '')
+  core.setOutput(
+    'result',
+    redact(
+      JSON.stringify({
+        ...written,
+        ...(result.attestation
+          ? { predicateType: result.attestation.predicateType }
+          : {})
+      })
+    )
+  )
+  try {
+    const s = core.summary.addHeading(
+      attestation ? 'Sigil: files attested' : 'Sigil: files signed',
+      3
+    )
+    s.addTable([
+      [
+        { data: 'File', header: true },
+        { data: 'Bundle', header: true },
+        { data: 'Rekor log index', header: true }
+      ],
+      ...written.bundles.map(b => [
+        { data: escapeHtml(b.file) },
+        { data: `<code>${escapeHtml(b.bundle)}</code>` },
+        { data: b.logIndex === undefined ? '—' : String(b.logIndex) }
+      ])
+    ])
+    await s.write()
+  } catch (e) {
+    core.warning(
+      `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
+    )
   }
 }

@@ -11,6 +11,11 @@ import {
   toVerifyResultJson,
   verificationFailure,
   verifyImages,
+  attestationFailure,
+  attestationLines,
+  toAttestationResultJson,
+  toVerifyAttestationType,
+  verifyAttestations,
   type VerifyResult
 } from './deps.ts'
 import { actionsLogger } from './logger.ts'
@@ -134,8 +139,10 @@ async function writePolicySummary(result: PolicyVerifyResult): Promise<void> {
 
 export async function runVerifyAction(): Promise<void> {
   try {
+    const raw = readRawInputs(VERIFY_INPUTS)
+    const predicateType = toVerifyAttestationType(raw, ACTION_NAMING)
     const inputs = await toVerifyInputs(
-      readRawInputs(VERIFY_INPUTS),
+      raw,
       process.env,
       actionsLogger,
       ACTION_NAMING
@@ -179,6 +186,46 @@ export async function runVerifyAction(): Promise<void> {
       }
       const denied = policy.policyFailure(verdict)
       if (denied) fail(denied)
+      return
+    }
+    if (predicateType !== undefined) {
+      const { annotations: _none, ...options } = inputs.options
+      const result = await verifyAttestations(
+        {
+          ...options,
+          predicateType,
+          trust,
+          imagesInputName: ACTION_NAMING.name('images'),
+          nameInput: ACTION_NAMING.name
+        },
+        { logger: actionsLogger, registryFor: runtime.registryFor }
+      )
+      core.setOutput(
+        'verified',
+        result.images
+          .filter(i => i.verified)
+          .map(i => i.digest)
+          .join('\n')
+      )
+      core.setOutput(
+        'identities',
+        [
+          ...new Set(
+            result.images.flatMap(i =>
+              i.attestations
+                .filter(a => a.identity)
+                .map(a => `${a.identity?.subject} (${a.identity?.issuer})`)
+            )
+          )
+        ].join('\n')
+      )
+      core.setOutput('attestations', attestationLines(result).trimEnd())
+      core.setOutput(
+        'result',
+        redact(JSON.stringify(toAttestationResultJson(result)))
+      )
+      const failure = attestationFailure(result)
+      if (failure) fail(failure)
       return
     }
     const result = await verifyImages(

@@ -1,17 +1,114 @@
-// `sigil-conformance`: the sigstore-conformance client protocol (verification
-// half). `verify-bundle [--staging] --bundle F (--certificate-identity ID
+// `sigil-conformance`: the sigstore-conformance client protocol: sign-bundle
+// (on the same engine as sign-blob / attest-blob) and verify-bundle. `verify-bundle [--staging] --bundle F (--certificate-identity ID
 // --certificate-oidc-issuer URL | --key PEM) [--trusted-root F] FILE_OR_DIGEST`;
 // the exit status is the verdict. Without --trusted-root the embedded
 // public-good root is used.
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import {
+  DEFAULT_FULCIO_URL,
+  DEFAULT_REKOR_URL,
+  createRuntime,
   loadTrustMaterial,
   parseDigestArgument,
+  signBlobs,
   verifyBlob
 } from '../cosign/index.ts'
-import { InputError, describeError, redact } from '../util/index.ts'
+import { StaticIdentityProvider } from '../sigstore/index.ts'
+import {
+  InputError,
+  describeError,
+  isObject,
+  nullLogger,
+  redact,
+  registerSecret
+} from '../util/index.ts'
+import { SIGIL_VERSION } from '../version.ts'
 import { parseArgs } from './args.ts'
-import { CONFORMANCE_HELP, renderHelp, specOf, wantsHelp } from './help.ts'
+import {
+  CONFORMANCE_HELP,
+  CONFORMANCE_SIGN_HELP,
+  renderHelp,
+  specOf,
+  wantsHelp
+} from './help.ts'
+
+/** The service URLs of a Sigstore signing config (v0.2): the first CA, the
+ * first Rekor v1 log, the first TSA. */
+function servicesOf(config: unknown): {
+  fulcioUrl?: string
+  rekorUrl?: string
+  tsaUrl?: string
+} {
+  const first = (
+    list: unknown,
+    pick?: (e: object) => boolean
+  ): string | undefined => {
+    if (!Array.isArray(list)) return undefined
+    const e = list.find(
+      (x): x is Record<string, unknown> =>
+        isObject(x) && typeof x.url === 'string' && (!pick || pick(x))
+    )
+    return e ? String(e.url).replace(/\/+$/, '') : undefined
+  }
+  if (!isObject(config)) return {}
+  const fulcioUrl = first(config.caUrls)
+  const rekorUrl = first(
+    config.rekorTlogUrls,
+    e => (e as { majorApiVersion?: unknown }).majorApiVersion === 1
+  )
+  const tsaUrl = first(config.tsaUrls)
+  return {
+    ...(fulcioUrl ? { fulcioUrl } : {}),
+    ...(rekorUrl ? { rekorUrl } : {}),
+    ...(tsaUrl ? { tsaUrl } : {})
+  }
+}
+
+async function signBundle(rest: string[]): Promise<void> {
+  const { flags, positionals } = parseArgs(rest, specOf(CONFORMANCE_SIGN_HELP))
+  const subject = positionals[0]
+  const token = flags['identity-token']
+  if (!flags.bundle || !subject || !token)
+    throw new InputError(
+      'USAGE',
+      'sign-bundle needs --identity-token, --bundle and FILE'
+    )
+  registerSecret(token)
+  if (
+    flags.staging === 'true' &&
+    (!flags['trusted-root'] || !flags['signing-config'])
+  ) {
+    throw new InputError(
+      'USAGE',
+      '--staging needs --trusted-root and --signing-config: only public good is built in'
+    )
+  }
+  const services = flags['signing-config']
+    ? servicesOf(
+        JSON.parse(await readFile(flags['signing-config'], 'utf8')) as unknown
+      )
+    : {}
+  const bytes = new Uint8Array(await readFile(subject))
+  const http = createRuntime({
+    userAgent: `sigil/${SIGIL_VERSION} (conformance)`,
+    logger: nullLogger
+  }).http
+  const r = await signBlobs(
+    {
+      blobs: flags['in-toto'] === 'true' ? [] : [{ name: subject, bytes }],
+      ...(flags['in-toto'] === 'true' ? { statement: bytes } : {}),
+      tlogUpload: true,
+      fulcioUrl: services.fulcioUrl ?? DEFAULT_FULCIO_URL,
+      rekorUrl: services.rekorUrl ?? DEFAULT_REKOR_URL,
+      ...(services.tsaUrl ? { timestampServerUrl: services.tsaUrl } : {}),
+      trust: loadTrustMaterial(flags['trusted-root']),
+      concurrency: 1
+    },
+    { http, logger: nullLogger, identity: new StaticIdentityProvider(token) }
+  )
+  const bundle = r.attestation?.bundle ?? r.blobs[0]?.bundle
+  await writeFile(flags.bundle, `${JSON.stringify(bundle)}\n`)
+}
 
 export async function runConformanceWith(
   argv: string[],
@@ -21,13 +118,21 @@ export async function runConformanceWith(
   try {
     const [command, ...rest] = argv
     if (wantsHelp(argv)) {
-      stdout(renderHelp(CONFORMANCE_HELP))
+      stdout(
+        renderHelp(
+          command === 'sign-bundle' ? CONFORMANCE_SIGN_HELP : CONFORMANCE_HELP
+        )
+      )
+      return 0
+    }
+    if (command === 'sign-bundle') {
+      await signBundle(rest)
       return 0
     }
     if (command !== 'verify-bundle') {
       throw new InputError(
         'USAGE',
-        `unsupported command ${JSON.stringify(command ?? '')}: only verify-bundle is implemented`
+        `unsupported command ${JSON.stringify(command ?? '')}: sign-bundle or verify-bundle`
       )
     }
     const { flags, positionals } = parseArgs(rest, specOf(CONFORMANCE_HELP))

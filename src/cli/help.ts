@@ -17,8 +17,9 @@ import type { FlagSpec } from './args.ts'
 
 /** The CLI speaks of inputs as flags (`images` is the IMAGE argument). */
 export const CLI_NAMING: InputNaming = {
-  name: n => (n === 'images' ? 'IMAGE' : `--${n}`),
-  set: (n, v) => `--${n} ${v}`
+  name: n =>
+    n === 'images' ? 'IMAGE' : n === 'predicate-type' ? '--type' : `--${n}`,
+  set: (n, v) => `${CLI_NAMING.name(n)} ${v}`
 }
 
 export interface FlagHelp extends FlagSpec {
@@ -41,6 +42,7 @@ export interface CommandHelp {
 }
 
 const VALUE: Record<string, string> = {
+  predicate: 'FILE',
   format: 'legacy|bundle|both',
   output: 'text|json',
   key: 'KEY',
@@ -77,6 +79,73 @@ const BOOLEAN = new Set([
   'insecure-ignore-tlog',
   'skip-unsupported-policies'
 ])
+
+/** Inputs of the action that are commands of their own on the CLI
+ * (attest, sign-blob, verify-attestation), not flags of sign and verify. */
+const ATTEST_ONLY = new Set([
+  'predicate',
+  'predicate-type',
+  'subject-path',
+  'bundle-path'
+])
+
+/** --predicate and --type (the inputs predicate and predicate-type). */
+function predicateFlags(withPredicate: boolean): Record<string, FlagHelp> {
+  const doc = SIGN_INPUT_DOCS['predicate-type']
+  const pred = inputFlags(['predicate'], SIGN_INPUT_DOCS)
+  return {
+    ...(withPredicate ? pred : {}),
+    type: {
+      kind: 'string',
+      value: 'TYPE',
+      description: doc?.description ?? '',
+      default: 'custom'
+    }
+  }
+}
+
+const BLOB_OUTPUTS: Record<string, FlagHelp> = {
+  bundle: {
+    kind: 'string',
+    value: 'FILE',
+    description:
+      'Where to write the Sigstore bundle (v0.3). One file only; default FILE.sigstore.json next to each file.'
+  },
+  'output-signature': {
+    kind: 'string',
+    value: 'FILE',
+    description: 'Also write the base64 signature here (one file only).'
+  },
+  'output-certificate': {
+    kind: 'string',
+    value: 'FILE',
+    description: 'Also write the PEM signing certificate here (keyless).'
+  }
+}
+
+/** Inputs of sign that apply to blobs (no registry, no images). */
+const BLOB_SIGN_INPUTS = [
+  'tlog-upload',
+  'key',
+  'key-password',
+  'identity-token',
+  'fulcio-url',
+  'rekor-url',
+  'timestamp-server-url',
+  'trusted-root',
+  'concurrency',
+  'retry-budget'
+] as const
+
+/** Registry access flags (tree, download). */
+const REGISTRY_INPUTS = [
+  'signature-repository',
+  'registry-username',
+  'registry-password',
+  'registry',
+  'allow-http-registry',
+  'retry-budget'
+] as const
 
 const COMMON: Record<string, FlagHelp> = {
   verbose: {
@@ -136,7 +205,10 @@ export const COMMANDS = {
     summary:
       'Sign images: keyless with Sigstore (an OIDC identity token from --identity-token, SIGSTORE_ID_TOKEN or GitHub Actions), or with a key pair (--key).',
     flags: {
-      ...inputFlags(SIGN_INPUTS, SIGN_INPUT_DOCS),
+      ...inputFlags(
+        SIGN_INPUTS.filter(n => !ATTEST_ONLY.has(n)),
+        SIGN_INPUT_DOCS
+      ),
       output: OUTPUT,
       ...COMMON
     }
@@ -147,7 +219,10 @@ export const COMMANDS = {
     summary:
       'Verify image signatures against an identity and issuer (keyless) or a public key (--key). Checks go to stderr, the verified payloads to stdout.',
     flags: {
-      ...inputFlags(VERIFY_INPUTS, VERIFY_INPUT_DOCS),
+      ...inputFlags(
+        VERIFY_INPUTS.filter(n => !ATTEST_ONLY.has(n)),
+        VERIFY_INPUT_DOCS
+      ),
       output: OUTPUT,
       ...COMMON
     }
@@ -170,6 +245,120 @@ export const COMMANDS = {
       },
       ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
       output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'sign-blob': {
+    usage: 'sigil sign-blob [flags] FILE...',
+    args: [['FILE...', 'The files to sign (one bundle each).']],
+    summary:
+      'Sign files: one Sigstore bundle v0.3 per file (FILE.sigstore.json unless --bundle), with one certificate for the whole run. Keyless, or with --key.',
+    flags: {
+      ...inputFlags(BLOB_SIGN_INPUTS, SIGN_INPUT_DOCS),
+      ...BLOB_OUTPUTS,
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'attest-blob': {
+    usage: 'sigil attest-blob --predicate FILE [--type TYPE] [flags] FILE...',
+    args: [
+      [
+        'FILE...',
+        "The files the attestation is about: the statement's subjects (name and sha256)."
+      ]
+    ],
+    summary:
+      'Attest files: wrap the predicate in an in-toto v1 statement naming every file, sign it as DSSE, log it, and write one bundle (FILE.intoto.sigstore.json for one file; --bundle for several).',
+    flags: {
+      ...predicateFlags(true),
+      ...inputFlags(BLOB_SIGN_INPUTS, SIGN_INPUT_DOCS),
+      bundle: {
+        kind: 'string',
+        value: 'FILE',
+        description:
+          'Where to write the attestation bundle; default FILE.intoto.sigstore.json (required with several files).'
+      },
+      'output-signature': BLOB_OUTPUTS['output-signature'] as FlagHelp,
+      'output-certificate': BLOB_OUTPUTS['output-certificate'] as FlagHelp,
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  attest: {
+    usage: 'sigil attest --predicate FILE [--type TYPE] [flags] IMAGE...',
+    args: [['IMAGE...', SIGN_INPUT_DOCS.images?.description ?? '']],
+    summary:
+      "Attest images: wrap the predicate in cosign's in-toto statement naming the image digest, sign it as DSSE, log it, and store it as --format says (legacy sha256-<hex>.att, bundle referrer, or both).",
+    flags: {
+      ...predicateFlags(true),
+      ...inputFlags(
+        SIGN_INPUTS.filter(n => n !== 'annotations' && !ATTEST_ONLY.has(n)),
+        SIGN_INPUT_DOCS
+      ),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'verify-attestation': {
+    usage: 'sigil verify-attestation [--type TYPE] [flags] IMAGE...',
+    args: [['IMAGE...', VERIFY_INPUT_DOCS.images?.description ?? '']],
+    summary:
+      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, and the predicate type. Prints each verified in-toto statement as one JSON line on stdout.',
+    flags: {
+      ...predicateFlags(false),
+      ...inputFlags(
+        VERIFY_INPUTS.filter(n => n !== 'annotations' && !ATTEST_ONLY.has(n)),
+        VERIFY_INPUT_DOCS
+      ),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  'verify-blob-attestation': {
+    usage:
+      'sigil verify-blob-attestation --bundle FILE [--type TYPE] [flags] FILE|sha256:HEX',
+    args: [
+      [
+        'FILE|sha256:HEX',
+        'The artifact the statement must name: a file, or its digest.'
+      ]
+    ],
+    summary:
+      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, and its predicate type. Prints the statement as JSON.',
+    flags: {
+      bundle: {
+        kind: 'string',
+        value: 'FILE',
+        description: 'The attestation bundle to verify (required).'
+      },
+      ...predicateFlags(false),
+      ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  tree: {
+    usage: 'sigil tree [flags] IMAGE',
+    args: [['IMAGE', 'The image (tag or digest).']],
+    summary:
+      'Show what is attached to an image: legacy .sig/.att/.sbom tags with their layers, and bundle referrers by artifact type and predicate type, with digests.',
+    flags: {
+      ...inputFlags(REGISTRY_INPUTS, VERIFY_INPUT_DOCS),
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
+  download: {
+    usage: 'sigil download signature|attestation [flags] IMAGE',
+    args: [
+      ['signature|attestation', 'What to download.'],
+      ['IMAGE', 'The image (tag or digest).']
+    ],
+    summary:
+      "Print an image's signatures or attestations, one JSON document per line, as cosign download does: legacy layers as {Base64Signature, Payload, Cert, Chain, Bundle}, attestations as their DSSE envelopes; bundle referrers as their Sigstore bundles.",
+    flags: {
+      ...inputFlags(REGISTRY_INPUTS, VERIFY_INPUT_DOCS),
       ...COMMON
     }
   },
@@ -248,6 +437,47 @@ export const CONFORMANCE_HELP: CommandHelp = {
   }
 }
 
+export const CONFORMANCE_SIGN_HELP: CommandHelp = {
+  usage:
+    'sigil-conformance sign-bundle --identity-token TOKEN --bundle FILE [--in-toto] [--staging] [--trusted-root FILE] [--signing-config FILE] FILE',
+  summary:
+    'The sigstore-conformance client protocol (signing): sign FILE (with --in-toto: the in-toto statement in FILE, as DSSE) with one Fulcio certificate, log it in Rekor, and write a Sigstore bundle v0.3.',
+  flags: {
+    'identity-token': {
+      kind: 'string',
+      value: 'TOKEN',
+      description: 'The OIDC identity token (required).'
+    },
+    bundle: {
+      kind: 'string',
+      value: 'FILE',
+      description: 'Where to write the bundle (required).'
+    },
+    'in-toto': {
+      kind: 'boolean',
+      description: 'FILE is an in-toto statement: sign it as a DSSE envelope.'
+    },
+    'trusted-root': {
+      kind: 'string',
+      value: 'FILE',
+      description:
+        'trusted_root.json the result is checked against (default: the embedded public-good root).'
+    },
+    'signing-config': {
+      kind: 'string',
+      value: 'FILE',
+      description:
+        'A Sigstore signing config (v0.2): the Fulcio, Rekor v1 and timestamp authority URLs to use (default: public good).'
+    },
+    staging: {
+      kind: 'boolean',
+      description:
+        'Sign with Sigstore staging; needs --trusted-root and --signing-config (only public good is built in).'
+    },
+    help: COMMON.help as FlagHelp
+  }
+}
+
 /** The parser's view of a command's flags. */
 export function specOf(help: CommandHelp): Record<string, FlagSpec> {
   return Object.fromEntries(
@@ -317,6 +547,25 @@ export function renderMainHelp(): string {
       'verify-blob FILE|DIGEST',
       'verify a Sigstore bundle over a file or sha256:<hex>'
     ],
+    ['sign-blob FILE...', 'sign files: one Sigstore bundle per file'],
+    ['attest-blob FILE...', 'attest files with a predicate (in-toto, DSSE)'],
+    [
+      'attest IMAGE...',
+      'attest images with a predicate (.att and/or referrers)'
+    ],
+    [
+      'verify-attestation IMAGE...',
+      'verify image attestations; print the statements'
+    ],
+    [
+      'verify-blob-attestation FILE',
+      'verify an attestation bundle over a file'
+    ],
+    ['tree IMAGE', 'show the signatures, attestations and SBOMs attached'],
+    [
+      'download signature|attestation',
+      "print an image's signatures or attestations"
+    ],
     [
       'policy validate FILE...',
       'check ClusterImagePolicy documents as policy-controller does'
@@ -331,7 +580,7 @@ export function renderMainHelp(): string {
     'Usage: sigil <command> [flags]',
     '',
     'Commands:',
-    ...cmds.map(([c, d]) => `  ${c.padEnd(25)}${d}`),
+    ...cmds.map(([c, d]) => `  ${c.padEnd(32)}${d}`),
     '',
     "Run 'sigil <command> --help' for a command's flags, their environment",
     'variables and defaults. Every command takes -d/--verbose (debug output',

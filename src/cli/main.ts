@@ -84,7 +84,7 @@ interface Run {
   close(): void
 }
 
-function startRun(io: CliIo, verbose: boolean, state: RunState): Run {
+export function startRun(io: CliIo, verbose: boolean, state: RunState): Run {
   const v = verbose || !!io.env.SIGIL_DEBUG
   const { logger, close } = closableLogger(stderrLogger(io, v))
   state.close = close
@@ -92,20 +92,24 @@ function startRun(io: CliIo, verbose: boolean, state: RunState): Run {
   return { io, logger, verbose: v, close }
 }
 
-interface RunState {
+export interface RunState {
   close(): void
   verbose: boolean
 }
 
-function toRaw(parsed: ReturnType<typeof parseArgs>): RawInputs {
+export function toRaw(parsed: ReturnType<typeof parseArgs>): RawInputs {
   return {
     ...parsed.flags,
     images: parsed.positionals.join('\n'),
-    annotations: (parsed.multi.annotations ?? []).join('\n')
+    annotations: (parsed.multi.annotations ?? []).join('\n'),
+    // cosign's --type is the inputs' predicate-type
+    ...(parsed.flags.type !== undefined
+      ? { 'predicate-type': parsed.flags.type }
+      : {})
   }
 }
 
-function chooseCliIdentity(
+export function chooseCliIdentity(
   token: string | undefined,
   runtimeHttp: ConstructorParameters<
     typeof GitHubActionsIdentityProvider
@@ -205,7 +209,7 @@ function checksPerformed(
   ].join('\n')
 }
 
-function checkOutput(value: string | undefined): void {
+export function checkOutput(value: string | undefined): void {
   if (value !== undefined && value !== 'json' && value !== 'text') {
     throw new InputError(
       'INPUT_INVALID_OUTPUT',
@@ -448,6 +452,26 @@ async function cmdVersion(argv: string[], io: CliIo): Promise<number> {
   return EXIT.OK
 }
 
+/** The attestation, blob and inspection commands: a chunk of their own,
+ * loaded only when one of them runs. */
+function lazy(
+  name: LazyCommand
+): (argv: string[], state: RunState, io: CliIo) => Promise<number> {
+  return async (argv, state, io) => {
+    const { LAZY_RUNNERS } = await import('./attest.ts')
+    return LAZY_RUNNERS[name](argv, state, io)
+  }
+}
+
+export type LazyCommand =
+  | 'sign-blob'
+  | 'attest-blob'
+  | 'attest'
+  | 'verify-attestation'
+  | 'verify-blob-attestation'
+  | 'tree'
+  | 'download'
+
 const RUNNERS: Record<
   CommandName,
   (argv: string[], state: RunState, io: CliIo) => Promise<number>
@@ -456,6 +480,13 @@ const RUNNERS: Record<
   verify: cmdVerify,
   'verify-blob': cmdVerifyBlob,
   policy: cmdPolicy,
+  'sign-blob': lazy('sign-blob'),
+  'attest-blob': lazy('attest-blob'),
+  attest: lazy('attest'),
+  'verify-attestation': lazy('verify-attestation'),
+  'verify-blob-attestation': lazy('verify-blob-attestation'),
+  tree: lazy('tree'),
+  download: lazy('download'),
   'generate-key-pair': cmdGenerateKeyPair,
   version: (argv, _state, io) => cmdVersion(argv, io)
 }

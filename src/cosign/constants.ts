@@ -36,3 +36,11 @@ export function digestTagPrefix(digest: string): string {
 export function signatureTag(digest: string): string {
   return `${digestTagPrefix(digest)}${SIGNATURE_TAG_SUFFIX}`
 }
+
+/** `.att` layer annotation naming the statement's predicate type (§2.3). */
+export const ANNOTATION_PREDICATE_TYPE = 'predicateType'
+
+/** The legacy attestation tag of an image digest: `sha256-<hex>.att`. */
+export function attestationTag(digest: string): string {
+  return `${digestTagPrefix(digest)}${ATTESTATION_TAG_SUFFIX}`
+}

@@ -9,3 +9,7 @@ export class NoSignaturesError extends AppError {}
 
 /** Signatures were found, and none of them passed. */
 export class NoMatchingSignaturesError extends AppError {}
+
+/** An attestation was verified but is not what was asked for (predicate
+ * type, subject). */
+export class AttestationError extends AppError {}

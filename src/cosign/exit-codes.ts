@@ -67,14 +67,20 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
   },
   {
     exit: EXIT.NO_SIGNATURES,
-    meaning: 'verify: an image has no signatures at all',
-    errors: ['NO_SIGNATURES_FOUND']
+    meaning:
+      'verify: an image has no signatures at all; verify-attestation: no attestations at all',
+    errors: ['NO_SIGNATURES_FOUND', 'NO_ATTESTATIONS_FOUND']
   },
   {
     exit: EXIT.NO_MATCHING_SIGNATURES,
     meaning:
-      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-blob: the bundle is not; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
-    errors: ['NO_MATCHING_SIGNATURES', 'POLICY_DENIED', 'POLICY_NO_MATCH']
+      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-attestation: none is valid or of the predicate type asked for; verify-blob[-attestation]: the bundle is not; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
+    errors: [
+      'NO_MATCHING_SIGNATURES',
+      'NO_MATCHING_ATTESTATIONS',
+      'POLICY_DENIED',
+      'POLICY_NO_MATCH'
+    ]
   }
 ]
 

@@ -44,4 +44,36 @@ export {
 export * from './inputs.ts'
 export * from './exit-codes.ts'
 export * from './verify-blob.ts'
+export * from './attestation.ts'
+export {
+  signBlobs,
+  type BlobInput,
+  type SignBlobsOptions,
+  type SignBlobsDeps,
+  type SignBlobsResult,
+  type SignedBlob
+} from './sign-blob.ts'
+export {
+  verifyAttestations,
+  attestationFailure,
+  attestationLines,
+  toAttestationResultJson,
+  type AttestationContext,
+  type AttestedImage,
+  type PredicateCheck,
+  type VerifiedAttestation,
+  type VerifyAttestationsOptions,
+  type VerifyAttestationsResult
+} from './verify-attestation.ts'
 export * from './input-docs.generated.ts'
+export {
+  inspectImage,
+  renderTree,
+  downloadAttached,
+  type ImageTree,
+  type TreeTag,
+  type TreeLayer,
+  type TreeReferrer
+} from './tree.ts'
+export * from './provenance.ts'
+export * from './blob-files.ts'

@@ -8,11 +8,23 @@ export interface InputDoc {
 
 export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
   "images": {
-    "description": "Images to sign, one per line or comma-separated: registry/repository@sha256:<digest> (recommended) or registry/repository:tag (resolved once; tags are mutable). Duplicates by digest are signed once."
+    "description": "Images to sign, one per line or comma-separated: registry/repository@sha256:<digest> (recommended) or registry/repository:tag (resolved once; tags are mutable). Duplicates by digest are signed once. Required unless subject-path names files."
   },
   "format": {
     "description": "Signature format: \"legacy\" (cosign's sha256-<digest>.sig tag, read by every verifier: cosign v2/v3, policy-controller, Connaisseur, Kyverno, podman), \"bundle\" (Sigstore bundle v0.3 as an OCI 1.1 referrer, cosign v3's default) or \"both\".",
     "default": "legacy"
+  },
+  "predicate": {
+    "description": "Attest instead of sign: a predicate file (an SBOM, a scan, provenance) wrapped in an in-toto statement about each image (stored as format says: legacy sha256-<digest>.att, bundle referrer, or both) or about the subject-path files (one bundle). JSON for every predicate-type but custom and spdx."
+  },
+  "predicate-type": {
+    "description": "Predicate type (cosign --type): slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI. With no predicate file, slsaprovenance1 attests SLSA provenance v1 of this workflow run."
+  },
+  "subject-path": {
+    "description": "Sign (or, with predicate / predicate-type, attest) files instead of images: paths or glob patterns, one per line or comma-separated. Each file gets a Sigstore bundle at <file>.sigstore.json; an attestation is one bundle naming every file (<first file>.intoto.sigstore.json, or bundle-path)."
+  },
+  "bundle-path": {
+    "description": "Where to write the bundle when subject-path names one file, or the attestation bundle of several files."
   },
   "recursive": {
     "description": "For a multi-platform index, also sign every platform manifest in it.",
@@ -114,6 +126,9 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
   },
   "trusted-root": {
     "description": "Path to a trusted_root.json (default is the embedded public-good trusted root)."
+  },
+  "predicate-type": {
+    "description": "Verify attestations of this predicate type instead of signatures (cosign verify-attestation --type): slsaprovenance, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI. The verified in-toto statements go to the \"attestations\" output, one JSON document per line."
   },
   "recursive": {
     "description": "For a multi-platform index, also require a valid signature on every platform manifest.",

@@ -18,6 +18,12 @@ import {
 import type { SignatureFormat, SignImagesOptions } from './sign-image.ts'
 import { canonicalHost, parseReference } from '../oci/index.ts'
 import { parseList } from './targets.ts'
+import {
+  SLSA_PROVENANCE_V1,
+  buildPredicate,
+  resolvePredicateType
+} from './attestation.ts'
+import { provenanceFromCi } from './provenance.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
 
 /** Raw input values by kebab-case name; '' and undefined mean "not set". */
@@ -43,6 +49,10 @@ export const ACTION_NAMING: InputNaming = {
 
 export const SIGN_INPUTS = [
   'images',
+  'predicate',
+  'predicate-type',
+  'subject-path',
+  'bundle-path',
   'format',
   'recursive',
   'annotations',
@@ -76,6 +86,7 @@ export const VERIFY_INPUTS = [
   'certificate-github-workflow-ref',
   'key',
   'trusted-root',
+  'predicate-type',
   'recursive',
   'annotations',
   'signature-repository',
@@ -621,4 +632,119 @@ export async function toVerifyInputs(
     ...(registryHost ? { registryHost } : {}),
     allowHttpRegistry: parseBoolean(raw, 'allow-http-registry', false, naming)
   }
+}
+
+/** The statement content `attest` / `attest-blob` sign. */
+export interface PredicateInputs {
+  predicateType: string
+  predicate: unknown
+}
+
+/**
+ * `predicate` (a file) and `predicate-type` (cosign's --type: a name or a
+ * URI, default custom). Undefined when no predicate file is given (the
+ * caller may build SLSA provenance from the CI context instead).
+ */
+export async function toPredicateInputs(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING,
+  now: Date = new Date()
+): Promise<PredicateInputs | undefined> {
+  const path = val(raw, 'predicate')
+  const type = val(raw, 'predicate-type') ?? 'custom'
+  const predicateType = resolvePredicateType(
+    type,
+    naming.name('predicate-type')
+  )
+  if (path === undefined) return undefined
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(await readFile(path))
+  } catch (e) {
+    throw new InputError(
+      'INPUT_PREDICATE_UNREADABLE',
+      `${naming.name('predicate')}: cannot read ${JSON.stringify(path)}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e }
+    )
+  }
+  return {
+    predicateType,
+    predicate: buildPredicate(type, bytes, now, naming.name('predicate'))
+  }
+}
+
+/**
+ * What `attest` signs: the predicate file given; else, when the type asks
+ * for SLSA provenance v1 (or for nothing, with `provenanceByDefault`), the
+ * provenance of the CI job running it. Undefined when neither a predicate
+ * nor a predicate type is given and `required` is false (plain signing).
+ */
+export async function toAttestationInputs(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv,
+  naming: InputNaming,
+  o: { required: boolean; provenance: boolean }
+): Promise<PredicateInputs | undefined> {
+  const given = await toPredicateInputs(raw, naming)
+  if (given) return given
+  const type = val(raw, 'predicate-type')
+  if (type === undefined && !o.required) return undefined
+  const wantsProvenance =
+    type === undefined ||
+    resolvePredicateType(type, naming.name('predicate-type')) ===
+      SLSA_PROVENANCE_V1
+  if (o.provenance && wantsProvenance) return provenanceFromCi(env)
+  throw new InputError(
+    'INPUT_PREDICATE_REQUIRED',
+    `${naming.name('predicate')} is required${type !== undefined && o.provenance ? ` for predicate type ${type} (only SLSA provenance v1 is built from the CI context)` : ''}`,
+    {
+      remedy: `Pass the predicate file and its type, e.g. ${naming.set('predicate', 'sbom.spdx.json')} and ${naming.set('predicate-type', 'spdxjson')}.`
+    }
+  )
+}
+
+/**
+ * The files to sign (`subject-path`, patterns not yet expanded), after the
+ * checks that tell images from files: never both, and bundle-path only with
+ * files. Empty: sign the images (and an empty images input is reported as
+ * such by the image use case).
+ */
+export function toSubjectPatterns(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING
+): string[] {
+  const patterns = parseList(val(raw, 'subject-path') ?? '')
+  const images = parseList(val(raw, 'images') ?? '')
+  if (patterns.length > 0 && images.length > 0) {
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('images')} and ${naming.name('subject-path')} are mutually exclusive: sign images and files in separate steps`
+    )
+  }
+  if (patterns.length === 0 && val(raw, 'bundle-path') !== undefined) {
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('bundle-path')} is where a file's bundle goes; images keep their signatures in the registry (set ${naming.name('subject-path')}, or leave it empty)`
+    )
+  }
+  return patterns
+}
+
+/**
+ * verify's `predicate-type`: verify attestations of this type (resolved to
+ * its URI) instead of signatures; undefined when not set.
+ */
+export function toVerifyAttestationType(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING
+): string | undefined {
+  const type = val(raw, 'predicate-type')
+  if (type === undefined) return undefined
+  if (val(raw, 'annotations') !== undefined) {
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('annotations')} are claims of image signatures; attestations (${naming.name('predicate-type')}) carry a predicate instead`
+    )
+  }
+  return resolvePredicateType(type, naming.name('predicate-type'))
 }

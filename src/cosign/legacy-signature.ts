@@ -50,7 +50,10 @@ export interface LegacySignatureLayer {
   annotations?: Record<string, string>
 }
 
-function layerInvalid(message: string, cause?: unknown): VerificationError {
+export function layerInvalid(
+  message: string,
+  cause?: unknown
+): VerificationError {
   return new VerificationError('BUNDLE_INVALID', `signature layer ${message}`, {
     cause
   })
@@ -142,6 +145,30 @@ export function toLegacySignedEntity(
   if (sigText === undefined || sigText === '' || !isBase64(sigText)) {
     throw layerInvalid(`has no valid ${ANNOTATION_SIGNATURE} annotation`)
   }
+  const bundle = a[ANNOTATION_BUNDLE]
+  const ts = a[ANNOTATION_RFC3161_TIMESTAMP]
+  const hash: HashAlgorithm = 'sha256'
+  return {
+    content: {
+      type: 'message',
+      signature: fromBase64(sigText),
+      artifact: payload,
+      signatureHash: hash
+    },
+    key: legacyKeyMaterial(a),
+    tlogEntries:
+      bundle !== undefined ? [parseRekorBundleAnnotation(bundle)] : [],
+    rfc3161Timestamps: ts !== undefined ? [parseTimestampAnnotation(ts)] : [],
+    requireInclusionProof: false,
+    requireInclusionPromise: true,
+    sanMatch: 'any',
+    issuerPreference: 'v1'
+  }
+}
+
+/** The certificate (and chain) annotations of a `.sig`/`.att` layer, or a
+ * bare public key (key-pair signatures carry none). */
+export function legacyKeyMaterial(a: Record<string, string>): KeyMaterial {
   let key: KeyMaterial = { type: 'publicKey' }
   const certPem = a[ANNOTATION_CERTIFICATE]
   if (certPem !== undefined && certPem !== '') {
@@ -162,25 +189,7 @@ export function toLegacySignedEntity(
       chain
     }
   }
-  const bundle = a[ANNOTATION_BUNDLE]
-  const ts = a[ANNOTATION_RFC3161_TIMESTAMP]
-  const hash: HashAlgorithm = 'sha256'
-  return {
-    content: {
-      type: 'message',
-      signature: fromBase64(sigText),
-      artifact: payload,
-      signatureHash: hash
-    },
-    key,
-    tlogEntries:
-      bundle !== undefined ? [parseRekorBundleAnnotation(bundle)] : [],
-    rfc3161Timestamps: ts !== undefined ? [parseTimestampAnnotation(ts)] : [],
-    requireInclusionProof: false,
-    requireInclusionPromise: true,
-    sanMatch: 'any',
-    issuerPreference: 'v1'
-  }
+  return key
 }
 
 export interface VerifyLegacySignatureOptions {

@@ -6,19 +6,12 @@
 import type { HttpClient } from '../http/index.ts'
 import type { RegistryClient } from '../oci/index.ts'
 import {
-  BUNDLE_V03_MEDIA_TYPE,
-  IN_TOTO_PAYLOAD_TYPE,
-  RekorClient,
-  TsaClient,
-  buildDsseEntry,
   buildHashedRekordEntry,
   toRekorV1Bundle,
   toSignedEntity,
   verifySignedEntity,
-  verifyTlogEntry,
   type Bundle,
   type IdentityProvider,
-  type TransparencyLogEntry,
   type TrustMaterial
 } from '../sigstore/index.ts'
 import {
@@ -27,6 +20,7 @@ import {
   ociDigest,
   sha256Hex,
   toBase64,
+  utf8,
   type Logger
 } from '../util/index.ts'
 import {
@@ -35,23 +29,32 @@ import {
   ANNOTATION_CHAIN,
   ANNOTATION_RFC3161_TIMESTAMP,
   ANNOTATION_SIGNATURE,
+  DSSE_ENVELOPE_MEDIA_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE
 } from './constants.ts'
 import { DEFAULT_REKOR_URL, DEFAULT_RETRY_BUDGET_MS } from './defaults.ts'
-import { buildEnvelope, preAuthEncoding } from './dsse.ts'
 import { SignError } from './errors.ts'
+import { buildStatement } from './attestation.ts'
+import {
+  attestationAnnotations,
+  verifyLegacyAttestation
+} from './legacy-attestation.ts'
+import {
+  NOTHING_PUSHED,
+  logEntry,
+  obtainSigner,
+  signDsse,
+  signingServices,
+  timestamp,
+  type SigningServices
+} from './signing.ts'
 import { exitCodeFor } from './exit-codes.ts'
 import {
   COSIGN_SIGN_PREDICATE_TYPE,
   buildSignStatement,
   buildSimpleSigningPayload
 } from './payload.ts'
-import {
-  createKeyPairSigner,
-  createKeylessSigner,
-  type KeylessIdentity,
-  type RunSigner
-} from './signer.ts'
+import type { KeylessIdentity, RunSigner } from './signer.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
@@ -90,6 +93,13 @@ export interface SignImagesOptions {
   retryBudgetMs?: number
   /** Input name for error messages. */
   imagesInputName?: string
+  /**
+   * `attest`: sign this predicate in an in-toto statement (cosign's v0.1,
+   * subject = the repository and digest) instead of the image signature;
+   * legacy writes `sha256-<hex>.att`, bundle a referrer with this predicate
+   * type. One DSSE signature and Rekor entry serve both formats.
+   */
+  attestation?: { predicateType: string; predicate: unknown }
 }
 
 type ResolvedOptions = Omit<SignImagesOptions, 'trust'> & {
@@ -172,27 +182,6 @@ interface Prepared {
   signatures: PreparedSignature[]
 }
 
-function step<T>(what: string, service: string, p: Promise<T>): Promise<T> {
-  return p.catch((e: unknown) => {
-    // Errors that already say what failed (and that nothing was pushed), and
-    // identity-token errors, which are not the service's fault, go as they are.
-    if (
-      e instanceof AppError &&
-      (e.message.includes('nothing was pushed') ||
-        e.code.startsWith('IDENTITY_TOKEN'))
-    )
-      throw e
-    throw new SignError(
-      e instanceof AppError ? e.code : 'SIGN_FAILED',
-      `${what} failed (${service}); nothing was pushed to the registry: ${e instanceof Error ? e.message : String(e)}`,
-      {
-        cause: e,
-        ...(e instanceof AppError && e.remedy ? { remedy: e.remedy } : {})
-      }
-    )
-  })
-}
-
 export async function signImages(
   rawOptions: SignImagesOptions,
   deps: SignImagesDeps
@@ -262,31 +251,17 @@ async function signImagesNow(
     rawOptions.concurrency
   )
   pushAllowed.catch(() => {})
-  const getSigner = async (): Promise<RunSigner> => {
-    if (rawOptions.key) {
-      const s = await createKeyPairSigner(
-        rawOptions.key.pem,
-        rawOptions.key.password
-      )
-      logger.info('signing with the given key pair')
-      return s
-    }
-    if (!deps.identity)
-      throw new TypeError('keyless signing needs an identity provider')
-    return step(
-      'getting a signing certificate',
-      `Fulcio at ${rawOptions.fulcioUrl}`,
-      createKeylessSigner({
-        fulcioUrl: rawOptions.fulcioUrl,
-        trust: trustReady,
-        http: deps.http,
-        identity: deps.identity,
-        logger,
-        now,
-        beforeCertificate: pushAllowed
-      })
-    )
-  }
+  const getSigner = (): Promise<RunSigner> =>
+    obtainSigner({
+      ...(rawOptions.key ? { key: rawOptions.key } : {}),
+      fulcioUrl: rawOptions.fulcioUrl,
+      trust: trustReady,
+      http: deps.http,
+      ...(deps.identity ? { identity: deps.identity } : {}),
+      logger,
+      now,
+      beforeCertificate: pushAllowed
+    })
   const [targets, signer] = await logger.group(
     'Resolving images and getting the signing identity',
     () =>
@@ -310,7 +285,7 @@ async function signImagesNow(
           // The legacy payloads are known now: their blobs upload while the
           // certificate is issued (no manifest or tag is written until every
           // signature is logged and verified).
-          if (rawOptions.format !== 'bundle')
+          if (rawOptions.format !== 'bundle' && !rawOptions.attestation)
             inBackground(stageLegacyBlobs(targets))
           return targets
         }),
@@ -339,23 +314,29 @@ async function signImagesNow(
   }
 
   // 3. Sign and log every digest (no registry writes yet).
-  const rekor = options.tlogUpload
-    ? new RekorClient({ baseUrl: options.rekorUrl, http: deps.http })
-    : undefined
-  const tsa = options.timestampServerUrl
-    ? new TsaClient({ url: options.timestampServerUrl, http: deps.http })
-    : undefined
+  const services = signingServices({
+    http: deps.http,
+    trust: options.trust,
+    tlogUpload: options.tlogUpload,
+    rekorUrl: options.rekorUrl,
+    ...(options.timestampServerUrl
+      ? { timestampServerUrl: options.timestampServerUrl }
+      : {}),
+    nothing: NOTHING_PUSHED
+  })
   const prepared = await logger.group('Signing and logging', () =>
     mapLimit(targets, options.concurrency, async target => {
       // Legacy and bundle signatures of one digest are logged in parallel.
-      const signatures: PreparedSignature[] = await Promise.all([
-        ...(options.format !== 'bundle'
-          ? [prepareLegacy(target, signer, options, rekor, tsa)]
-          : []),
-        ...(options.format !== 'legacy'
-          ? [prepareBundle(target, signer, options, rekor, tsa)]
-          : [])
-      ])
+      const signatures: PreparedSignature[] = options.attestation
+        ? await prepareAttestation(target, signer, options, services)
+        : await Promise.all([
+            ...(options.format !== 'bundle'
+              ? [prepareLegacy(target, signer, options, services)]
+              : []),
+            ...(options.format !== 'legacy'
+              ? [prepareBundle(target, signer, options, services)]
+              : [])
+          ])
       for (const s of signatures) {
         selfCheck(target, s, signer, options)
         if (s.logIndex !== undefined) {
@@ -387,7 +368,13 @@ async function signImagesNow(
       try {
         for (const s of signatures) {
           if (s.legacy) {
-            const r = await legacyStore(client).write(
+            const store = options.attestation
+              ? new LegacyTagStore(client, logger, {
+                  dockerMediaTypes: options.dockerMediaTypes,
+                  kind: 'attestation'
+                })
+              : legacyStore(client)
+            const r = await store.write(
               repository,
               target.descriptor.digest,
               s.legacy,
@@ -401,7 +388,7 @@ async function signImagesNow(
               ...(s.logIndex !== undefined ? { logIndex: s.logIndex } : {})
             })
             logger.info(
-              `${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : 'signature written to'} ${r.tag} (confirmed)`
+              `${target.descriptor.digest}: ${r.duplicate ? 'already signed in' : `${options.attestation ? 'attestation' : 'signature'} written to`} ${r.tag} (confirmed)`
             )
           }
           if (s.bundle) {
@@ -409,7 +396,7 @@ async function signImagesNow(
               repository,
               target.descriptor,
               s.bundle,
-              COSIGN_SIGN_PREDICATE_TYPE,
+              options.attestation?.predicateType ?? COSIGN_SIGN_PREDICATE_TYPE,
               now(),
               { deadline, logger }
             )
@@ -477,7 +464,19 @@ function selfCheck(
     tlogThreshold: options.tlogUpload ? 1 : 0
   }
   try {
-    if (s.legacy) {
+    if (s.legacy && options.attestation) {
+      verifyLegacyAttestation({
+        layer: {
+          mediaType: DSSE_ENVELOPE_MEDIA_TYPE,
+          digest: ociDigest(s.legacy.payload),
+          size: s.legacy.payload.length,
+          annotations: s.legacy.annotations
+        },
+        envelope: s.legacy.payload,
+        policy,
+        ...common
+      })
+    } else if (s.legacy) {
       verifyLegacySignature({
         layer: {
           mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
@@ -497,7 +496,7 @@ function selfCheck(
   } catch (e) {
     throw new SignError(
       'SIGNATURE_SELF_CHECK_FAILED',
-      `the ${s.format} signature of ${target.descriptor.digest} does not verify against the trusted root, so it was not pushed (nothing was pushed): ${e instanceof Error ? e.message : String(e)}`,
+      `the ${s.format} ${options.attestation ? 'attestation' : 'signature'} of ${target.descriptor.digest} does not verify against the trusted root, so it was not pushed (nothing was pushed): ${e instanceof Error ? e.message : String(e)}`,
       {
         cause: e,
         remedy:
@@ -507,54 +506,11 @@ function selfCheck(
   }
 }
 
-async function logEntry(
-  rekor: RekorClient,
-  proposed: object,
-  options: ResolvedOptions,
-  digest: string
-): Promise<TransparencyLogEntry> {
-  const entry = await step(
-    `logging the signature of ${digest}`,
-    `Rekor at ${options.rekorUrl}`,
-    rekor.createEntry(proposed)
-  )
-  // Verify what the log returned (SET, and the inclusion proof when present)
-  // before the signature goes anywhere.
-  try {
-    verifyTlogEntry(entry, options.trust, { requireProof: false })
-  } catch (e) {
-    throw new SignError(
-      'REKOR_ENTRY_UNTRUSTED',
-      `the entry Rekor at ${options.rekorUrl} returned for ${digest} does not verify against the trusted root; nothing was pushed: ${e instanceof Error ? e.message : String(e)}`,
-      {
-        cause: e,
-        remedy:
-          'When using a private Rekor, pass its trusted_root.json with the "trusted-root" input (--trusted-root).'
-      }
-    )
-  }
-  return entry
-}
-
-async function timestamp(
-  tsa: TsaClient,
-  signature: Uint8Array,
-  options: ResolvedOptions,
-  digest: string
-): Promise<Uint8Array> {
-  return step(
-    `timestamping the signature of ${digest}`,
-    `TSA at ${options.timestampServerUrl ?? ''}`,
-    tsa.timestamp(signature)
-  )
-}
-
 async function prepareLegacy(
   target: ImageTarget,
   signer: RunSigner,
   options: ResolvedOptions,
-  rekor: RekorClient | undefined,
-  tsa: TsaClient | undefined
+  services: SigningServices
 ): Promise<PreparedSignature> {
   const digest = target.descriptor.digest
   const payload = buildSimpleSigningPayload(
@@ -570,23 +526,23 @@ async function prepareLegacy(
     annotations[ANNOTATION_CERTIFICATE] = signer.certificate.leafPem
     annotations[ANNOTATION_CHAIN] = signer.certificate.chainPem
   }
-  let logIndex: number | undefined
-  if (rekor) {
-    const entry = await logEntry(
-      rekor,
-      buildHashedRekordEntry({
-        payloadSha256Hex: sha256Hex(payload),
-        signature,
-        verifierPem: signer.verifierPem
-      }),
-      options,
-      digest
-    )
+  const [entry, ts] = await Promise.all([
+    services.rekor
+      ? logEntry(
+          services,
+          buildHashedRekordEntry({
+            payloadSha256Hex: sha256Hex(payload),
+            signature,
+            verifierPem: signer.verifierPem
+          }),
+          digest
+        )
+      : undefined,
+    timestamp(services, signature, digest)
+  ])
+  if (entry)
     annotations[ANNOTATION_BUNDLE] = JSON.stringify(toRekorV1Bundle(entry))
-    logIndex = Number(entry.logIndex)
-  }
-  if (tsa) {
-    const ts = await timestamp(tsa, signature, options, digest)
+  if (ts) {
     annotations[ANNOTATION_RFC3161_TIMESTAMP] = JSON.stringify({
       SignedRFC3161Timestamp: toBase64(ts)
     })
@@ -594,7 +550,7 @@ async function prepareLegacy(
   return {
     format: 'legacy',
     legacy: { payload, annotations },
-    ...(logIndex !== undefined ? { logIndex } : {})
+    ...(entry ? { logIndex: Number(entry.logIndex) } : {})
   }
 }
 
@@ -602,49 +558,68 @@ async function prepareBundle(
   target: ImageTarget,
   signer: RunSigner,
   options: ResolvedOptions,
-  rekor: RekorClient | undefined,
-  tsa: TsaClient | undefined
+  services: SigningServices
 ): Promise<PreparedSignature> {
   const digest = target.descriptor.digest
   const statement = buildSignStatement(digest, options.annotations)
-  const signature = signer.key.sign(
-    preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
-  )
-  const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
-  const tlogEntries: TransparencyLogEntry[] = []
-  if (rekor) {
-    tlogEntries.push(
-      await logEntry(
-        rekor,
-        buildDsseEntry({
-          envelopeJson: JSON.stringify(envelope),
-          verifierPem: signer.verifierPem
-        }),
-        options,
-        digest
-      )
-    )
-  }
-  const bundle: Bundle = {
-    mediaType: BUNDLE_V03_MEDIA_TYPE,
-    verificationMaterial: {
-      ...(signer.certificate
-        ? { certificate: { rawBytes: toBase64(signer.certificate.leafDer) } }
-        : { publicKey: { hint: signer.keyHint } }),
-      tlogEntries
-    },
-    dsseEnvelope: envelope
-  }
-  if (tsa) {
-    const ts = await timestamp(tsa, signature, options, digest)
-    bundle.verificationMaterial.timestampVerificationData = {
-      rfc3161Timestamps: [{ signedTimestamp: toBase64(ts) }]
-    }
-  }
-  const logIndex = tlogEntries[0] ? Number(tlogEntries[0].logIndex) : undefined
+  const signed = await signDsse(statement, signer, services, digest)
   return {
     format: 'bundle',
-    bundle,
-    ...(logIndex !== undefined ? { logIndex } : {})
+    bundle: signed.bundle,
+    ...(signed.entry ? { logIndex: Number(signed.entry.logIndex) } : {})
   }
+}
+
+/**
+ * `attest`: cosign's statement over the image, signed once as DSSE and
+ * logged once; the same envelope is the `.att` layer (byte-identical to what
+ * Rekor hashed, as cosign's legacy verification demands) and the bundle's.
+ * The RFC 3161 timestamp, when asked for, is in the bundle only: cosign
+ * stamps a legacy attestation's envelope bytes, not its signature.
+ */
+async function prepareAttestation(
+  target: ImageTarget,
+  signer: RunSigner,
+  options: ResolvedOptions,
+  services: SigningServices
+): Promise<PreparedSignature[]> {
+  const attestation = options.attestation
+  if (!attestation) throw new TypeError('no attestation to prepare')
+  const digest = target.descriptor.digest
+  const statement = buildStatement(
+    'v0.1',
+    [
+      {
+        name: target.repository,
+        digest: { sha256: digest.replace(/^sha256:/, '') }
+      }
+    ],
+    attestation.predicateType,
+    attestation.predicate
+  )
+  const signed = await signDsse(statement, signer, services, digest)
+  const logIndex = signed.entry ? Number(signed.entry.logIndex) : undefined
+  const out: PreparedSignature[] = []
+  if (options.format !== 'bundle') {
+    out.push({
+      format: 'legacy',
+      legacy: {
+        payload: utf8(signed.envelopeJson),
+        annotations: attestationAnnotations(
+          attestation.predicateType,
+          signer,
+          signed.entry
+        )
+      },
+      ...(logIndex !== undefined ? { logIndex } : {})
+    })
+  }
+  if (options.format !== 'legacy') {
+    out.push({
+      format: 'bundle',
+      bundle: signed.bundle,
+      ...(logIndex !== undefined ? { logIndex } : {})
+    })
+  }
+  return out
 }

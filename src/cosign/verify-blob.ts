@@ -12,7 +12,8 @@ import {
 } from '../sigstore/index.ts'
 import { fromBase64, fromHex, sha256Hex } from '../util/index.ts'
 import { loadDigestVerifier } from '../crypto/index.ts'
-import { parseInTotoStatement } from './payload.ts'
+import { AttestationError } from './errors.ts'
+import { parseInTotoStatement, type InTotoStatement } from './payload.ts'
 import { requireSignerPolicy } from './verify-image.ts'
 
 export type BlobArtifact =
@@ -120,4 +121,43 @@ export function toVerifyBlobResultJson(
       time: t.time.toISOString()
     }))
   }
+}
+
+export interface VerifyBlobAttestationOptions extends VerifyBlobOptions {
+  /** The predicate type URI required (cosign `--type`, resolved); undefined: any. */
+  predicateType?: string
+  /** A check of the verified statement (a policy file); throwing rejects it. */
+  checkPredicate?: (statement: InTotoStatement) => void | Promise<void>
+}
+
+/**
+ * `verify-blob-attestation`: a DSSE bundle whose in-toto statement names the
+ * artifact (a file's sha256, or the digest given) and has the predicate type
+ * asked for. Returns the verified statement.
+ */
+export async function verifyBlobAttestation(
+  o: VerifyBlobAttestationOptions
+): Promise<{ result: VerificationResult; statement: InTotoStatement }> {
+  const bundle = parseBundle(o.bundle)
+  if (!bundle.dsseEnvelope) {
+    throw new VerificationError(
+      'BUNDLE_NOT_DSSE',
+      'the bundle holds a message signature, not an attestation (a DSSE in-toto statement); verify it with verify-blob'
+    )
+  }
+  const result = await verifyBlob(o)
+  const statement = parseInTotoStatement(
+    result.payload ?? fromBase64(bundle.dsseEnvelope.payload)
+  )
+  if (
+    o.predicateType !== undefined &&
+    statement.predicateType !== o.predicateType
+  ) {
+    throw new AttestationError(
+      'PREDICATE_TYPE_MISMATCH',
+      `the attestation's predicate type is ${statement.predicateType}, not ${o.predicateType}`
+    )
+  }
+  await o.checkPredicate?.(statement)
+  return { result, statement }
 }

@@ -125,7 +125,9 @@ interface RejectionReason {
  * tells signatures apart), most specific first, then most frequent: a
  * summary names every reason, not only the first signature's.
  */
-function rejectionReasons(errors: readonly AppError[]): RejectionReason[] {
+export function rejectionReasons(
+  errors: readonly AppError[]
+): RejectionReason[] {
   const byReason = new Map<string, RejectionReason>()
   for (const error of errors) {
     const reason = error.message.replace(/ \(log index \d+\)/, '')
@@ -139,7 +141,7 @@ function rejectionReasons(errors: readonly AppError[]): RejectionReason[] {
   )
 }
 
-function toAppError(e: unknown): AppError {
+export function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e
   return new AppError(
     'VERIFY_FAILED',
@@ -220,7 +222,7 @@ export async function verifyImageTarget(
  * would fix, before an identity mismatch).
  */
 function withAnyPolicy<T>(
-  options: VerifyImagesOptions,
+  options: Pick<VerifyImagesOptions, 'policy' | 'anyPolicy'>,
   verify: (policy: VerificationPolicy) => T
 ): T {
   const policies = options.anyPolicy ?? [options.policy]
@@ -390,7 +392,10 @@ export function verifyBundleCandidate(
     | 'policy'
     | 'publicKey'
     | 'annotations'
+    | 'anyPolicy'
     | 'insecureIgnoreTlog'
+    | 'ctlogThreshold'
+    | 'timestampThreshold'
     | 'now'
   >
 ): Partial<CandidateReport> {

@@ -7,6 +7,15 @@ import { writeFile } from 'node:fs/promises'
 import {
   SIGN_INPUTS,
   VERIFY_INPUTS,
+  attestationFailure,
+  attestationLines,
+  expandSubjectPaths,
+  signBlobFiles,
+  toAttestationInputs,
+  toAttestationResultJson,
+  toSubjectPatterns,
+  toVerifyAttestationType,
+  verifyAttestations,
   prepareRun,
   exitCodeFor,
   signImages,
@@ -134,7 +143,8 @@ export const SIGN_DOTENV = [
   'SIGIL_SIGNATURES',
   'SIGIL_REKOR_LOG_INDEXES',
   'SIGIL_SIGNING_IDENTITY',
-  'SIGIL_SIGNING_ISSUER'
+  'SIGIL_SIGNING_ISSUER',
+  'SIGIL_BUNDLES'
 ] as const
 export const VERIFY_DOTENV = ['SIGIL_VERIFIED', 'SIGIL_IDENTITIES'] as const
 
@@ -152,11 +162,13 @@ async function sign(
   log: Logger,
   out: (s: string) => void
 ): Promise<void> {
-  const inputs = await toSignInputs(
-    readGitlabInputs(SIGN_INPUTS, env),
-    env,
-    GITLAB_NAMING
-  )
+  const raw = readGitlabInputs(SIGN_INPUTS, env)
+  const patterns = toSubjectPatterns(raw, GITLAB_NAMING)
+  const attestation = await toAttestationInputs(raw, env, GITLAB_NAMING, {
+    required: false,
+    provenance: true
+  })
+  const inputs = await toSignInputs(raw, env, GITLAB_NAMING)
   let identity
   if (!inputs.options.key) {
     if (inputs.identityToken)
@@ -187,8 +199,61 @@ async function sign(
     env: env
   })
   const trust = runtime.trust
+  if (patterns.length > 0) {
+    const files = await expandSubjectPaths(patterns, GITLAB_NAMING)
+    const bundlePath = raw['bundle-path']?.trim()
+    if (bundlePath && files.length > 1 && !attestation) {
+      throw new AppError(
+        'INPUT_CONFLICT',
+        `${GITLAB_NAMING.name('bundle-path')} names one bundle, and ${GITLAB_NAMING.name('subject-path')} matched ${files.length} files (each gets <file>.sigstore.json)`
+      )
+    }
+    const { result, written } = await signBlobFiles(
+      {
+        files,
+        inputs,
+        ...(attestation ? { attestation } : {}),
+        trust,
+        paths: bundlePath ? { bundle: bundlePath } : {}
+      },
+      { http: runtime.http, logger: log, ...(identity ? { identity } : {}) }
+    )
+    for (const b of written.bundles)
+      log.info(`${b.file}: bundle written to ${b.bundle}`)
+    await writeFile(
+      env.SIGIL_DOTENV ?? 'sigil.env',
+      dotenv({
+        SIGIL_DIGESTS: (result.attestation
+          ? result.attestation.subjects.map(
+              s => `sha256:${s.digest.sha256 ?? ''}`
+            )
+          : result.blobs.map(b => b.digest)
+        ).join(' '),
+        SIGIL_FAILED: '',
+        SIGIL_SIGNATURES: written.bundles.map(b => b.bundle).join(' '),
+        SIGIL_REKOR_LOG_INDEXES: written.bundles
+          .map(b => b.logIndex)
+          .filter(n => n !== undefined)
+          .join(' '),
+        SIGIL_SIGNING_IDENTITY: result.identity?.subject ?? '',
+        SIGIL_SIGNING_ISSUER: result.identity?.issuer ?? '',
+        SIGIL_BUNDLES: written.bundles.map(b => b.bundle).join(' ')
+      } satisfies Record<(typeof SIGN_DOTENV)[number], string>)
+    )
+    await writeFile(
+      env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
+      `${redact(JSON.stringify(written, null, 2))}\n`
+    )
+    out(`${attestation ? 'attested' : 'signed'} ${files.length} file(s)\n`)
+    return
+  }
   const result = await signImages(
-    { ...inputs.options, trust, imagesInputName: GITLAB_NAMING.name('images') },
+    {
+      ...inputs.options,
+      ...(attestation ? { attestation } : {}),
+      trust,
+      imagesInputName: GITLAB_NAMING.name('images')
+    },
     {
       http: runtime.http,
       logger: log,
@@ -220,7 +285,10 @@ async function sign(
       SIGIL_REKOR_LOG_INDEXES: indexes.join(' '),
       SIGIL_SIGNING_IDENTITY: result.identity?.subject ?? '',
       SIGIL_SIGNING_ISSUER: result.identity?.issuer ?? ''
-    } satisfies Record<(typeof SIGN_DOTENV)[number], string>)
+    } satisfies Record<
+      Exclude<(typeof SIGN_DOTENV)[number], 'SIGIL_BUNDLES'>,
+      string
+    >)
   )
   await writeFile(
     env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
@@ -232,12 +300,9 @@ async function sign(
 }
 
 async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
-  const inputs = await toVerifyInputs(
-    readGitlabInputs(VERIFY_INPUTS, env),
-    env,
-    log,
-    GITLAB_NAMING
-  )
+  const raw = readGitlabInputs(VERIFY_INPUTS, env)
+  const predicateType = toVerifyAttestationType(raw, GITLAB_NAMING)
+  const inputs = await toVerifyInputs(raw, env, log, GITLAB_NAMING)
   const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
@@ -280,6 +345,45 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
     )
     const denied = policy.policyFailure(verdict)
     if (denied) throw denied
+    return
+  }
+  if (predicateType !== undefined) {
+    const { annotations: _none, ...options } = inputs.options
+    const result = await verifyAttestations(
+      {
+        ...options,
+        predicateType,
+        trust,
+        imagesInputName: GITLAB_NAMING.name('images'),
+        nameInput: GITLAB_NAMING.name
+      },
+      { logger: log, registryFor: runtime.registryFor }
+    )
+    const identities = new Set(
+      result.images.flatMap(i =>
+        i.attestations.map(a => a.identity?.subject ?? '').filter(Boolean)
+      )
+    )
+    await writeFile(
+      env.SIGIL_DOTENV ?? 'sigil.env',
+      dotenv({
+        SIGIL_VERIFIED: result.images
+          .filter(i => i.verified)
+          .map(i => i.digest)
+          .join(' '),
+        SIGIL_IDENTITIES: [...identities].join(' ')
+      } satisfies Record<(typeof VERIFY_DOTENV)[number], string>)
+    )
+    await writeFile(
+      env.SIGIL_ATTESTATIONS_FILE ?? 'sigil-attestations.jsonl',
+      attestationLines(result)
+    )
+    await writeFile(
+      env.SIGIL_RESULT_FILE ?? 'sigil-result.json',
+      `${redact(JSON.stringify(toAttestationResultJson(result), null, 2))}\n`
+    )
+    const failure = attestationFailure(result)
+    if (failure) throw failure
     return
   }
   const result = await verifyImages(

@@ -15,7 +15,9 @@ import { verifySignature } from '../../crypto/index.ts'
 import { fromBase64, ociDigest, utf8, type Logger } from '../../util/index.ts'
 import {
   ANNOTATION_SIGNATURE,
+  DSSE_ENVELOPE_MEDIA_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE,
+  attestationTag,
   signatureTag
 } from '../constants.ts'
 import { StorageError } from './errors.ts'
@@ -141,12 +143,21 @@ export interface LegacyTagStoreOptions {
    * OCI ones (cosign COSIGN_DOCKER_MEDIA_TYPES, for registries that refuse
    * OCI manifests). An existing manifest keeps its own. */
   dockerMediaTypes?: boolean
+  /** `signature` (default): `sha256-<hex>.sig`, simple-signing layers;
+   * `attestation`: `sha256-<hex>.att`, DSSE envelope layers. */
+  kind?: 'signature' | 'attestation'
 }
+
+const KINDS = {
+  signature: { tag: signatureTag, mediaType: SIMPLE_SIGNING_MEDIA_TYPE },
+  attestation: { tag: attestationTag, mediaType: DSSE_ENVELOPE_MEDIA_TYPE }
+} as const
 
 export class LegacyTagStore {
   readonly #client: RegistryClient
   readonly #logger: Logger
   readonly #docker: boolean
+  readonly #kind: 'signature' | 'attestation'
 
   constructor(
     client: RegistryClient,
@@ -156,6 +167,12 @@ export class LegacyTagStore {
     this.#client = client
     this.#logger = logger
     this.#docker = options.dockerMediaTypes === true
+    this.#kind = options.kind ?? 'signature'
+  }
+
+  /** The tag this store writes for `subjectDigest` (`.sig` or `.att`). */
+  tagOf(subjectDigest: string): string {
+    return KINDS[this.#kind].tag(subjectDigest)
   }
 
   /**
@@ -188,9 +205,9 @@ export class LegacyTagStore {
     signerPublicKeySpki: Uint8Array,
     options: TagMergeOptions
   ): Promise<LegacyWriteResult> {
-    const tag = signatureTag(subjectDigest)
+    const tag = this.tagOf(subjectDigest)
     const ours: Descriptor = {
-      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      mediaType: KINDS[this.#kind].mediaType,
       size: layer.payload.length,
       digest: ociDigest(layer.payload),
       annotations: layer.annotations
@@ -206,7 +223,7 @@ export class LegacyTagStore {
         {
           repository,
           tag,
-          noun: 'signature',
+          noun: this.#kind,
           ours: [ours],
           maxItems: MAX_SIGNATURE_LAYERS,
           itemsOf: found => {
@@ -281,7 +298,7 @@ export class LegacyTagStore {
     repository: string,
     subjectDigest: string
   ): Promise<LegacyCandidate[]> {
-    const tag = signatureTag(subjectDigest)
+    const tag = this.tagOf(subjectDigest)
     const existing = await this.#client.findManifest(repository, tag)
     if (!existing) return []
     const m = existing.manifest as Partial<ImageManifest>
@@ -299,12 +316,13 @@ export class LegacyTagStore {
     }
     const out: LegacyCandidate[] = []
     for (const descriptor of m.layers) {
-      if (descriptor.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
+      const want = KINDS[this.#kind].mediaType
+      if (descriptor.mediaType !== want) {
         out.push({
           descriptor,
           error: new StorageError(
             'SIGNATURE_LAYER_INVALID',
-            `layer ${descriptor.digest} has media type ${descriptor.mediaType}, not a simple-signing payload`
+            `layer ${descriptor.digest} has media type ${descriptor.mediaType}, not ${want}`
           )
         })
         continue

@@ -1,0 +1,314 @@
+// The signing steps every use case shares (images, attestations, blobs):
+// one run signer (key pair, or ONE Fulcio certificate), a Rekor entry checked
+// against the trusted root before anything is published, an optional RFC 3161
+// timestamp, and the Sigstore bundle v0.3 of a DSSE envelope or of a message
+// signature. Each wraps a service failure to say which step failed and that
+// nothing was published.
+import type { HttpClient } from '../http/index.ts'
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  RekorClient,
+  TsaClient,
+  buildDsseEntry,
+  buildHashedRekordEntry,
+  verifyTlogEntry,
+  type Bundle,
+  type IdentityProvider,
+  type TransparencyLogEntry,
+  type TrustMaterial
+} from '../sigstore/index.ts'
+import {
+  AppError,
+  digest,
+  toBase64,
+  toHex,
+  type HashAlgorithm,
+  type Logger
+} from '../util/index.ts'
+import { buildEnvelope, preAuthEncoding, type DsseEnvelope } from './dsse.ts'
+import { SignError } from './errors.ts'
+import {
+  createKeyPairSigner,
+  createKeylessSigner,
+  type RunSigner
+} from './signer.ts'
+
+/** Where a failed step leaves the user's artifacts, said in its message. */
+export const NOTHING_PUSHED = 'nothing was pushed to the registry'
+export const NOTHING_WRITTEN = 'nothing was written'
+
+/** Wraps a service failure: which step, which service, what was left alone. */
+export function step<T>(
+  what: string,
+  service: string,
+  p: Promise<T>,
+  nothing: string = NOTHING_PUSHED
+): Promise<T> {
+  return p.catch((e: unknown) => {
+    // Errors that already say what failed (and that nothing was published),
+    // and identity-token errors, which are not the service's fault, go as
+    // they are.
+    if (
+      e instanceof AppError &&
+      (e.message.includes('nothing was pushed') ||
+        e.message.includes(NOTHING_WRITTEN) ||
+        e.code.startsWith('IDENTITY_TOKEN'))
+    )
+      throw e
+    throw new SignError(
+      e instanceof AppError ? e.code : 'SIGN_FAILED',
+      `${what} failed (${service}); ${nothing}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        ...(e instanceof AppError && e.remedy ? { remedy: e.remedy } : {})
+      }
+    )
+  })
+}
+
+export interface ObtainSignerOptions {
+  key?: { pem: string; password?: string }
+  fulcioUrl: string
+  trust: TrustMaterial | Promise<TrustMaterial>
+  http: HttpClient
+  identity?: IdentityProvider
+  logger: Logger
+  now: () => Date
+  beforeCertificate?: Promise<unknown>
+  nothing?: string
+}
+
+/** The run's one signer: the key pair, or an ephemeral key and ONE certificate. */
+export async function obtainSigner(o: ObtainSignerOptions): Promise<RunSigner> {
+  if (o.key) {
+    const s = await createKeyPairSigner(o.key.pem, o.key.password)
+    o.logger.info('signing with the given key pair')
+    return s
+  }
+  if (!o.identity)
+    throw new TypeError('keyless signing needs an identity provider')
+  return step(
+    'getting a signing certificate',
+    `Fulcio at ${o.fulcioUrl}`,
+    createKeylessSigner({
+      fulcioUrl: o.fulcioUrl,
+      trust: o.trust,
+      http: o.http,
+      identity: o.identity,
+      logger: o.logger,
+      now: o.now,
+      ...(o.beforeCertificate ? { beforeCertificate: o.beforeCertificate } : {})
+    }),
+    o.nothing
+  )
+}
+
+/** The transparency log and timestamp authority of a run (either optional). */
+export interface SigningServices {
+  trust: TrustMaterial
+  rekor?: RekorClient
+  rekorUrl: string
+  tsa?: TsaClient
+  timestampServerUrl?: string
+  /** What a failure leaves untouched, for messages. */
+  nothing: string
+}
+
+export function signingServices(o: {
+  http: HttpClient
+  trust: TrustMaterial
+  tlogUpload: boolean
+  rekorUrl: string
+  timestampServerUrl?: string
+  nothing: string
+}): SigningServices {
+  return {
+    trust: o.trust,
+    rekorUrl: o.rekorUrl,
+    nothing: o.nothing,
+    ...(o.tlogUpload
+      ? { rekor: new RekorClient({ baseUrl: o.rekorUrl, http: o.http }) }
+      : {}),
+    ...(o.timestampServerUrl
+      ? {
+          tsa: new TsaClient({ url: o.timestampServerUrl, http: o.http }),
+          timestampServerUrl: o.timestampServerUrl
+        }
+      : {})
+  }
+}
+
+/** Logs `proposed` and verifies what Rekor returned before anything is published. */
+export async function logEntry(
+  services: SigningServices,
+  proposed: object,
+  subject: string
+): Promise<TransparencyLogEntry> {
+  if (!services.rekor) throw new TypeError('no transparency log configured')
+  const entry = await step(
+    `logging the signature of ${subject}`,
+    `Rekor at ${services.rekorUrl}`,
+    services.rekor.createEntry(proposed),
+    services.nothing
+  )
+  // Verify what the log returned (SET, and the inclusion proof when present)
+  // before the signature goes anywhere.
+  try {
+    verifyTlogEntry(entry, services.trust, { requireProof: false })
+  } catch (e) {
+    throw new SignError(
+      'REKOR_ENTRY_UNTRUSTED',
+      `the entry Rekor at ${services.rekorUrl} returned for ${subject} does not verify against the trusted root; ${services.nothing}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        remedy:
+          'When using a private Rekor, pass its trusted_root.json with the "trusted-root" input (--trusted-root).'
+      }
+    )
+  }
+  return entry
+}
+
+export async function timestamp(
+  services: SigningServices,
+  signature: Uint8Array,
+  subject: string
+): Promise<Uint8Array | undefined> {
+  if (!services.tsa) return undefined
+  return step(
+    `timestamping the signature of ${subject}`,
+    `TSA at ${services.timestampServerUrl ?? ''}`,
+    services.tsa.timestamp(signature),
+    services.nothing
+  )
+}
+
+function verificationMaterial(
+  signer: RunSigner,
+  tlogEntries: TransparencyLogEntry[],
+  ts: Uint8Array | undefined
+): Bundle['verificationMaterial'] {
+  return {
+    ...(signer.certificate
+      ? { certificate: { rawBytes: toBase64(signer.certificate.leafDer) } }
+      : { publicKey: { hint: signer.keyHint } }),
+    tlogEntries,
+    ...(ts
+      ? {
+          timestampVerificationData: {
+            rfc3161Timestamps: [{ signedTimestamp: toBase64(ts) }]
+          }
+        }
+      : {})
+  }
+}
+
+export interface SignedDsse {
+  envelope: DsseEnvelope
+  /** The envelope exactly as logged in Rekor (cosign's `.att` layer bytes). */
+  envelopeJson: string
+  signature: Uint8Array
+  bundle: Bundle
+  entry?: TransparencyLogEntry
+  timestamp?: Uint8Array
+}
+
+/** Signs an in-toto statement as DSSE, logs it (dsse v0.0.1), timestamps it. */
+export async function signDsse(
+  statement: Uint8Array,
+  signer: RunSigner,
+  services: SigningServices,
+  subject: string
+): Promise<SignedDsse> {
+  const signature = signer.key.sign(
+    preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
+  )
+  const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
+  const envelopeJson = JSON.stringify(envelope)
+  const [entry, ts] = await Promise.all([
+    services.rekor
+      ? logEntry(
+          services,
+          buildDsseEntry({ envelopeJson, verifierPem: signer.verifierPem }),
+          subject
+        )
+      : undefined,
+    timestamp(services, signature, subject)
+  ])
+  return {
+    envelope,
+    envelopeJson,
+    signature,
+    bundle: {
+      mediaType: BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial: verificationMaterial(
+        signer,
+        entry ? [entry] : [],
+        ts
+      ),
+      dsseEnvelope: envelope
+    },
+    ...(entry ? { entry } : {}),
+    ...(ts ? { timestamp: ts } : {})
+  }
+}
+
+export interface SignedMessage {
+  signature: Uint8Array
+  bundle: Bundle
+  entry?: TransparencyLogEntry
+  timestamp?: Uint8Array
+}
+
+const BUNDLE_HASH: Record<HashAlgorithm, string> = {
+  sha256: 'SHA2_256',
+  sha384: 'SHA2_384',
+  sha512: 'SHA2_512'
+}
+
+/** Signs bytes (ECDSA over SHA-256), logs a hashedrekord, timestamps it. */
+export async function signMessage(
+  bytes: Uint8Array,
+  signer: RunSigner,
+  services: SigningServices,
+  subject: string
+): Promise<SignedMessage> {
+  const signature = signer.key.sign(bytes)
+  const hash = signer.key.hash
+  const d = digest(hash, bytes)
+  const [entry, ts] = await Promise.all([
+    services.rekor
+      ? logEntry(
+          services,
+          buildHashedRekordEntry({
+            digest: { algorithm: hash, hex: toHex(d) },
+            signature,
+            verifierPem: signer.verifierPem
+          }),
+          subject
+        )
+      : undefined,
+    timestamp(services, signature, subject)
+  ])
+  return {
+    signature,
+    bundle: {
+      mediaType: BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial: verificationMaterial(
+        signer,
+        entry ? [entry] : [],
+        ts
+      ),
+      messageSignature: {
+        messageDigest: {
+          algorithm: BUNDLE_HASH[hash],
+          digest: toBase64(d)
+        },
+        signature: toBase64(signature)
+      }
+    },
+    ...(entry ? { entry } : {}),
+    ...(ts ? { timestamp: ts } : {})
+  }
+}
