@@ -531,22 +531,6 @@ ${indent(chain(tr.certificateAuthorities[0]!), 8)}
     )
     assert.match(skipped.stderr, /warning: .*NOT evaluated/)
 
-    const att = policyFile(
-      cip(
-        'att',
-        `${host()}/pol/keyless*`,
-        keylessAuthority(
-          `subject: ${GITHUB_SAN}`,
-          '  attestations:\n  - name: prov\n    predicateType: https://slsa.dev/provenance/v1\n'
-        )
-      )
-    )
-    const a = await verify([keyless.ref], [att])
-    assert.equal(a.code, 12)
-    assert.equal(
-      a.json.images[0]!.policies[0]!.authorities[0]!.code,
-      'POLICY_ATTESTATIONS_NOT_EVALUATED'
-    )
     const secret = policyFile(
       cip(
         's',
@@ -737,5 +721,115 @@ describe('verify action with policy', () => {
     )
     assert.equal(bad.outputs.verified, '')
     assert.match(bad.summary, /no policy matches \(no-match: deny\)/)
+  })
+})
+
+describe('verify --policy: attestations authorities', () => {
+  test('a verified attestation of the predicate type passes; none, another type, or an unevaluated predicate policy fails', async () => {
+    const img = await freshImage(w, 'pol/attested')
+    await sign([img.ref])
+    const authority = (predicateType: string, policy = ''): string =>
+      policyFile(
+        cip(
+          `att-${n}`,
+          `${host()}/pol/attested*`,
+          keylessAuthority(
+            `subject: ${GITHUB_SAN}`,
+            `  attestations:\n  - name: prov\n    predicateType: ${predicateType}\n${policy}`
+          )
+        )
+      )
+    const slsa = authority('https://slsa.dev/provenance/v1')
+
+    // Signed but not attested: the authority has nothing to evaluate.
+    const none = await verify([img.ref], [slsa])
+    assert.equal(none.code, 12, none.stderr)
+    assert.equal(
+      none.json.images[0]!.policies[0]!.authorities[0]!.code,
+      'POLICY_NO_ATTESTATIONS'
+    )
+
+    const predicate = join(dir, 'provenance.json')
+    writeFileSync(
+      predicate,
+      JSON.stringify({
+        buildDefinition: {
+          buildType: 'https://example.com/build/v1',
+          externalParameters: {}
+        },
+        runDetails: { builder: { id: 'https://example.com/builder' } }
+      })
+    )
+    const attested = await execNode(
+      CLI,
+      [
+        'attest',
+        '--predicate',
+        predicate,
+        '--type',
+        'slsaprovenance1',
+        '--format',
+        'both',
+        '--fulcio-url',
+        w.stack.fulcioUrl,
+        '--rekor-url',
+        w.stack.rekorUrl,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        img.ref
+      ],
+      {
+        env: { PATH: process.env.PATH, HOME: w.tmp, SIGSTORE_ID_TOKEN: w.token }
+      }
+    )
+    assert.equal(attested.code, 0, attested.stderr)
+
+    const ok = await verify([img.ref], [slsa])
+    assert.equal(ok.code, 0, ok.stderr)
+    const a = ok.json.images[0]!.policies[0]!.authorities[0]!
+    assert.equal(a.status, 'passed')
+    // Both stored forms verified (the .att layer and the bundle referrer).
+    const where = (a as { attestations?: { location: string }[] }).attestations
+    assert.ok(where && where.length >= 1, JSON.stringify(a))
+
+    const spdx = await verify(
+      [img.ref],
+      [authority('https://spdx.dev/Document')]
+    )
+    assert.equal(spdx.code, 12)
+    const sa = spdx.json.images[0]!.policies[0]!.authorities[0]!
+    assert.equal(sa.code, 'POLICY_NO_ATTESTATIONS')
+    assert.match(sa.reason ?? '', /found: https:\/\/slsa\.dev\/provenance\/v1/)
+
+    // Another signer's identity: the attestations do not verify for it.
+    const wrong = policyFile(
+      cip(
+        `att-wrong`,
+        `${host()}/pol/attested*`,
+        keylessAuthority(
+          'subject: https://github.com/someone/else/.github/workflows/x.yml@refs/heads/main',
+          '  attestations:\n  - name: prov\n    predicateType: https://slsa.dev/provenance/v1\n'
+        )
+      )
+    )
+    const w2 = await verify([img.ref], [wrong])
+    assert.equal(w2.code, 12)
+    assert.equal(w2.json.images[0]!.policies[0]!.status, 'failed')
+
+    // A CUE policy over the predicate: no engine, so it fails closed.
+    const cue = await verify(
+      [img.ref],
+      [
+        authority(
+          'https://slsa.dev/provenance/v1',
+          '    policy:\n      type: cue\n      data: |\n        predicateType: "https://slsa.dev/provenance/v1"\n'
+        )
+      ]
+    )
+    assert.equal(cue.code, 12)
+    assert.equal(
+      cue.json.images[0]!.policies[0]!.authorities[0]!.code,
+      'POLICY_ATTESTATION_POLICY_FAILED'
+    )
   })
 })

@@ -55,6 +55,7 @@ export {
 } from './sign-blob.ts'
 export {
   verifyAttestations,
+  verifyImageAttestations,
   attestationFailure,
   attestationLines,
   toAttestationResultJson,

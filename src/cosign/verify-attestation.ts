@@ -34,13 +34,15 @@ import { ReferrerStore } from './storage/referrer.ts'
 import {
   resolveTargets,
   signatureLocator,
-  type ImageTarget
+  type ImageTarget,
+  type SignatureRepository
 } from './targets.ts'
 import {
   IGNORE_TLOG_WARNING,
   rejectionReasons,
   requireSignerPolicy,
   toAppError,
+  withAnyPolicy,
   type CandidateReport,
   type VerifyImagesOptions
 } from './verify-image.ts'
@@ -157,17 +159,25 @@ export async function verifyAttestations(
   )
   const locate = signatureLocator(options.signatureRepository)
   const images = await mapLimit(targets, options.concurrency, target =>
-    verifyTarget(target, options, deps, locate(target))
+    verifyImageAttestations(target, options, deps, locate(target))
   )
   return { ok: images.every(i => i.verified), images }
 }
 
-async function verifyTarget(
+/**
+ * The attestations of one resolved image, stored in `where`: every candidate
+ * verified under the options' policy (or any of `anyPolicy`), the statements
+ * that passed returned. The policy layer (attestation authorities) calls it
+ * per authority.
+ */
+export async function verifyImageAttestations(
   target: ImageTarget,
   options: VerifyAttestationsOptions,
   deps: VerifyAttestationsDeps,
-  { registry, repository }: { registry: string; repository: string }
+  { registry, repository }: SignatureRepository
 ): Promise<AttestedImage> {
+  for (const p of options.anyPolicy ?? [options.policy])
+    requireSignerPolicy(p, options.publicKey)
   const digest = target.descriptor.digest
   const client = deps.registryFor(registry)
   const reference = `${target.ref.registry}/${target.ref.repository}@${digest}`
@@ -176,9 +186,14 @@ async function verifyTarget(
   const errors: AppError[] = []
   const verifyOpts = {
     trust: options.trust,
-    policy: options.policy,
     ...(options.publicKey ? { publicKey: options.publicKey } : {}),
     ...(options.insecureIgnoreTlog ? { tlogThreshold: 0 } : {}),
+    ...(options.ctlogThreshold !== undefined
+      ? { ctlogThreshold: options.ctlogThreshold }
+      : {}),
+    ...(options.timestampThreshold !== undefined
+      ? { timestampThreshold: options.timestampThreshold }
+      : {}),
     ...(options.now ? { now: options.now } : {})
   }
   const accept = async (
@@ -248,7 +263,10 @@ async function verifyTarget(
           'the bundle holds a message signature; attestations are DSSE in-toto statements'
         )
       }
-      const r = verifySignedEntity(toSignedEntity(bundle), verifyOpts)
+      const entity = toSignedEntity(bundle)
+      const r = withAnyPolicy(options, policy =>
+        verifySignedEntity(entity, { ...verifyOpts, policy })
+      )
       const statement = parseInTotoStatement(
         r.payload ?? fromBase64(bundle.dsseEnvelope.payload)
       )
@@ -278,11 +296,15 @@ async function verifyTarget(
       continue
     }
     try {
-      const r = verifyLegacyAttestation({
-        layer: cand.descriptor,
-        envelope: cand.payload,
-        ...verifyOpts
-      })
+      const envelope = cand.payload
+      const r = withAnyPolicy(options, policy =>
+        verifyLegacyAttestation({
+          layer: cand.descriptor,
+          envelope,
+          ...verifyOpts,
+          policy
+        })
+      )
       await accept(c, r.statement, r)
       record(c)
     } catch (e) {

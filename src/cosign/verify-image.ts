@@ -221,7 +221,8 @@ export async function verifyImageTarget(
  * the error that says most (a signature or log failure, which no identity
  * would fix, before an identity mismatch).
  */
-function withAnyPolicy<T>(
+/** Verifies under each policy of `anyPolicy` (or the one policy) until one passes. */
+export function withAnyPolicy<T>(
   options: Pick<VerifyImagesOptions, 'policy' | 'anyPolicy'>,
   verify: (policy: VerificationPolicy) => T
 ): T {

@@ -15,6 +15,7 @@ import {
   type PolicyVerifyResult
 } from './evaluate.ts'
 import { loadPolicies } from './load.ts'
+import { verifyAttestationsForAuthority } from './attestations.ts'
 
 export interface PolicyRunDeps extends VerifyImagesDeps {
   attestationVerifier?: AttestationVerifier
@@ -46,7 +47,11 @@ export async function verifyWithPolicies(
       imagesInputName: naming.name('images'),
       nameInput: naming.name
     },
-    deps
+    {
+      ...deps,
+      attestationVerifier:
+        deps.attestationVerifier ?? verifyAttestationsForAuthority
+    }
   )
 }
 
