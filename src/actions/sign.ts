@@ -183,6 +183,7 @@ export async function runSignAction(): Promise<void> {
     const result = await signImages(
       {
         ...inputs.options,
+        services: runtime.services,
         trust,
         imagesInputName: ACTION_NAMING.name('images')
       },
@@ -193,9 +194,11 @@ export async function runSignAction(): Promise<void> {
         ...(identity ? { identity } : {})
       }
     )
-    writeOutputs(result, inputs.options.rekorUrl)
+    const rekorUrl =
+      (await runtime.services)?.rekorUrl ?? inputs.options.rekorUrl
+    writeOutputs(result, rekorUrl)
     try {
-      await writeSummary(result, inputs.options.rekorUrl)
+      await writeSummary(result, rekorUrl)
     } catch (e) {
       core.warning(
         `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`

@@ -47,6 +47,9 @@ const VALUE: Record<string, string> = {
   'key-password': 'PASSWORD',
   'identity-token': 'TOKEN',
   'trusted-root': 'FILE',
+  'tuf-mirror': 'URL',
+  'tuf-root': 'FILE',
+  'signing-config': 'FILE',
   bundle: 'FILE',
   annotations: 'key=value',
   'signature-repository': 'REGISTRY/REPOSITORY',
@@ -124,7 +127,8 @@ function inputFlags(
 
 /** verify-blob takes verify's policy and trust flags: no registry, no images. */
 const isBlobFlag = (name: string): boolean =>
-  name.startsWith('certificate-') || name === 'key' || name === 'trusted-root'
+  name.startsWith('certificate-') ||
+  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root'].includes(name)
 
 export const COMMANDS = {
   sign: {

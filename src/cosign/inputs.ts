@@ -19,6 +19,7 @@ import type { SignatureFormat, SignImagesOptions } from './sign-image.ts'
 import { canonicalHost, parseReference } from '../oci/index.ts'
 import { parseList } from './targets.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
+import type { ExplicitServices } from './services.ts'
 
 /** Raw input values by kebab-case name; '' and undefined mean "not set". */
 export type RawInputs = Record<string, string | undefined>
@@ -54,7 +55,10 @@ export const SIGN_INPUTS = [
   'fulcio-url',
   'rekor-url',
   'timestamp-server-url',
+  'signing-config',
   'trusted-root',
+  'tuf-mirror',
+  'tuf-root',
   'registry-username',
   'registry-password',
   'registry',
@@ -76,6 +80,8 @@ export const VERIFY_INPUTS = [
   'certificate-github-workflow-ref',
   'key',
   'trusted-root',
+  'tuf-mirror',
+  'tuf-root',
   'recursive',
   'annotations',
   'signature-repository',
@@ -302,9 +308,47 @@ export async function readKey(
   }
 }
 
+/**
+ * The TUF repository to take the trusted root from when none is given:
+ * `tuf-mirror` (or cosign's TUF_MIRROR) and its initial root.json,
+ * `tuf-root` (or TUF_ROOT_JSON). Ignored with an explicit trusted root.
+ */
+function parseTuf(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv,
+  naming: InputNaming
+): { tufMirror?: string; tufRootPath?: string } {
+  const mirror =
+    parseUrl(raw, 'tuf-mirror', naming) ??
+    (env['TUF_MIRROR']?.trim()
+      ? parseUrl({ 'tuf-mirror': env['TUF_MIRROR'] }, 'tuf-mirror', {
+          name: () => 'TUF_MIRROR',
+          set: naming.set
+        })
+      : undefined)
+  const root =
+    val(raw, 'tuf-root') ?? (env['TUF_ROOT_JSON']?.trim() || undefined)
+  return {
+    ...(mirror ? { tufMirror: mirror } : {}),
+    ...(root ? { tufRootPath: root } : {})
+  }
+}
+
+export interface SigningServiceInputs {
+  explicit: ExplicitServices
+  signingConfigPath?: string
+  needs: { fulcio: boolean; rekor: boolean }
+}
+
 export interface SignInputs {
   options: Omit<SignImagesOptions, 'trust'>
+  /** 'none': a key pair without log or timestamp needs no trusted root. */
+  trustPurpose: 'sign' | 'none'
+  /** How Fulcio, Rekor and the TSA are chosen (cosign/services.ts). */
+  signing: SigningServiceInputs
   trustedRootPath?: string
+  tufMirror?: string
+  tufRootPath?: string
   identityToken?: string
   registryUsername?: string
   registryPassword?: string
@@ -355,8 +399,21 @@ export async function toSignInputs(
   const registryHost = credentialsHost(raw, images, signatureRepository)
   const trustedRootPath = val(raw, 'trusted-root')
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
+  const fulcioUrl = parseUrl(raw, 'fulcio-url', naming)
+  const rekorUrl = parseUrl(raw, 'rekor-url', naming)
+  const signingConfigPath = val(raw, 'signing-config')
+  const tlogUpload = parseBoolean(raw, 'tlog-upload', true, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
+    signing: {
+      explicit: {
+        ...(fulcioUrl ? { fulcioUrl } : {}),
+        ...(rekorUrl ? { rekorUrl } : {}),
+        ...(timestampServerUrl ? { timestampServerUrl } : {})
+      },
+      ...(signingConfigPath ? { signingConfigPath } : {}),
+      needs: { fulcio: !key, rekor: tlogUpload }
+    },
     options: {
       images,
       format,
@@ -366,19 +423,18 @@ export async function toSignInputs(
       ...(goBool(env.COSIGN_DOCKER_MEDIA_TYPES)
         ? { dockerMediaTypes: true }
         : {}),
-      tlogUpload: parseBoolean(raw, 'tlog-upload', true, naming),
+      tlogUpload,
       ...(key ? { key } : {}),
-      fulcioUrl:
-        parseUrl(raw, 'fulcio-url', naming, DEFAULT_FULCIO_URL) ??
-        DEFAULT_FULCIO_URL,
-      rekorUrl:
-        parseUrl(raw, 'rekor-url', naming, DEFAULT_REKOR_URL) ??
-        DEFAULT_REKOR_URL,
+      // Defaults until the signing config is known (runtime.ts services).
+      fulcioUrl: fulcioUrl ?? DEFAULT_FULCIO_URL,
+      rekorUrl: rekorUrl ?? DEFAULT_REKOR_URL,
       ...(timestampServerUrl ? { timestampServerUrl } : {}),
       concurrency: parseConcurrency(raw, naming),
       ...(retryBudgetMs ? { retryBudgetMs } : {})
     },
+    trustPurpose: key && !tlogUpload && !timestampServerUrl ? 'none' : 'sign',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...parseTuf(raw, env, naming),
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
@@ -451,7 +507,10 @@ function exactOrRegexp(
 
 export interface VerifyInputs {
   options: Omit<VerifyImagesOptions, 'trust'>
+  trustPurpose: 'verify'
   trustedRootPath?: string
+  tufMirror?: string
+  tufRootPath?: string
   registryUsername?: string
   registryPassword?: string
   /** The one registry host the explicit credentials are sent to. */
@@ -535,7 +594,9 @@ export async function toVerifyInputs(
       ...(signatureRepository ? { signatureRepository } : {}),
       ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
     },
+    trustPurpose: 'verify',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...parseTuf(raw, env, naming),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
     ...(registryHost ? { registryHost } : {}),

@@ -188,7 +188,12 @@ async function sign(
   })
   const trust = runtime.trust
   const result = await signImages(
-    { ...inputs.options, trust, imagesInputName: GITLAB_NAMING.name('images') },
+    {
+      ...inputs.options,
+      services: runtime.services,
+      trust,
+      imagesInputName: GITLAB_NAMING.name('images')
+    },
     {
       http: runtime.http,
       logger: log,

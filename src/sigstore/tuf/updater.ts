@@ -80,10 +80,13 @@ export class TufClient {
    */
   async cached(
     required: readonly string[],
-    optional: readonly string[] = []
+    optional: readonly string[] = [],
+    o: { ignoreExpiry?: boolean } = {}
   ): Promise<TufTargets | undefined> {
+    // ignoreExpiry: for a verifier's fallback when the mirror is down; the
+    // caller says how old the material is.
+    const now = o.ignoreExpiry ? -Infinity : this.#now()
     try {
-      const now = this.#now()
       const root = await this.#trustedRoot()
       checkNotExpired(root, now, 'root.json')
       const ts = await this.#cachedTimestamp(root)
