@@ -116,6 +116,37 @@ function tufOffline(env: NodeJS.ProcessEnv): boolean {
   return /^(1|true|yes)$/i.test(env['SIGIL_TUF_OFFLINE'] ?? '')
 }
 
+/**
+ * cosign's variables that replace one kind of trust material with a PEM
+ * file. Not honoured yet: a run that sets one fails rather than silently
+ * trusting something else than the user said.
+ */
+export const UNSUPPORTED_TRUST_VARIABLES = [
+  'SIGSTORE_ROOT_FILE',
+  'SIGSTORE_REKOR_PUBLIC_KEY',
+  'SIGSTORE_CT_LOG_PUBLIC_KEY_FILE',
+  'SIGSTORE_TSA_CERTIFICATE_FILE'
+] as const
+
+function checkTrustVariables(o: TrustSourceOptions): void {
+  const set = UNSUPPORTED_TRUST_VARIABLES.filter(v => o.env[v]?.trim())
+  if (set.length > 0) {
+    throw new InputError(
+      'INPUT_TRUST_VARIABLE_UNSUPPORTED',
+      `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: cosign replaces part of its trusted root with such files; Sigil does not read them yet, and will not silently trust something else`,
+      {
+        remedy:
+          'Build a trusted_root.json from the same files (cosign trusted-root create --fulcio ... --rekor ... --ctfe ... --tsa ...) and pass it as "trusted-root" (--trusted-root); then unset the variable.'
+      }
+    )
+  }
+  if (o.env['COSIGN_EXPERIMENTAL']?.trim()) {
+    o.logger.debug(
+      'COSIGN_EXPERIMENTAL is set: accepted and not needed (keyless signing and verification are the default)'
+    )
+  }
+}
+
 export async function resolveTrust(
   o: TrustSourceOptions
 ): Promise<ResolvedTrust> {
@@ -131,6 +162,8 @@ export async function resolveTrust(
       source: 'none needed (key pair, no transparency log, no timestamp)'
     }
   }
+  // An explicit trusted root wins over them, as in cosign.
+  checkTrustVariables(o)
   const tuf = await import('../sigstore/tuf/index.ts')
   const embedded = await import('../sigstore/tuf/public-good-root.generated.ts')
   const mirror = (o.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR).replace(/\/+$/, '')

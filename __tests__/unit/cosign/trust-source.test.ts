@@ -171,3 +171,35 @@ test('an explicit trusted root: no TUF', async () => {
   })
   assert.match(r.source, /explicit; no TUF/)
 })
+
+test("cosign's per-kind trust variables fail clearly instead of being ignored", async () => {
+  for (const v of [
+    'SIGSTORE_ROOT_FILE',
+    'SIGSTORE_REKOR_PUBLIC_KEY',
+    'SIGSTORE_CT_LOG_PUBLIC_KEY_FILE',
+    'SIGSTORE_TSA_CERTIFICATE_FILE'
+  ]) {
+    await assert.rejects(
+      resolveTrust({
+        purpose: 'verify',
+        env: { [v]: '/some/file.pem', SIGIL_TUF_OFFLINE: '1' },
+        logger: new MemoryLogger(),
+        userAgent: 'test'
+      }),
+      (e: Error & { code?: string; remedy?: string }) => {
+        assert.equal(e.code, 'INPUT_TRUST_VARIABLE_UNSUPPORTED')
+        assert.match(e.message, new RegExp(v))
+        assert.match(e.remedy ?? '', /cosign trusted-root create/)
+        return true
+      }
+    )
+  }
+  const logger = new MemoryLogger()
+  await resolveTrust({
+    purpose: 'verify',
+    env: { COSIGN_EXPERIMENTAL: '1', SIGIL_TUF_OFFLINE: '1', TUF_ROOT: tmp() },
+    logger,
+    userAgent: 'test'
+  })
+  assert.match(logger.text(), /COSIGN_EXPERIMENTAL is set: accepted/)
+})
