@@ -15,6 +15,8 @@ import { cacheDirName } from '../../../src/sigstore/tuf/index.ts'
 import { PUBLIC_GOOD_TRUSTED_ROOT } from '../../../src/sigstore/trust/public-good.generated.ts'
 import { MemoryLogger } from '../../../src/util/index.ts'
 import { TestRepo, serveFiles } from '../../support/tuf-repo.ts'
+import { vectorsDir } from '../../support/vectors.ts'
+import { runCliWith } from '../../../src/cli/main.ts'
 
 const dirs: string[] = []
 after(() => {
@@ -55,7 +57,7 @@ async function world(t: { after: (f: () => unknown) => void }) {
     }).then(r => ({ ...r, logger }))
   }
   const timestampFile = join(cache, cacheDirName(served.url), 'timestamp.json')
-  return { repo, served, run, cache, timestampFile }
+  return { repo, served, run, cache, timestampFile, rootPath }
 }
 
 test('TUF: refresh once, then the cache alone for a day (no request)', async t => {
@@ -203,3 +205,48 @@ test("cosign's per-kind trust variables fail clearly instead of being ignored", 
   })
   assert.match(logger.text(), /COSIGN_EXPERIMENTAL is set: accepted/)
 })
+
+const vdir = vectorsDir()
+test(
+  'air-gapped: sigil verify-blob with the trusted root from a TUF cache, the mirror gone',
+  { skip: vdir ? false : 'no ../shared/vectors' },
+  async t => {
+    const w = await world(t)
+    const bundle = join(vdir!, 'sigstore-python/bundle_v3_github.whl.sigstore')
+    const artifact = join(vdir!, 'sigstore-python/bundle_v3_github.whl')
+    const args = [
+      'verify-blob',
+      '--bundle',
+      bundle,
+      '--certificate-identity',
+      'https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2',
+      '--certificate-oidc-issuer',
+      'https://token.actions.githubusercontent.com',
+      '--tuf-mirror',
+      w.served.url,
+      '--tuf-root',
+      w.rootPath,
+      artifact
+    ]
+    const cli = async () => {
+      let stderr = ''
+      const code = await runCliWith(args, {
+        stdout: () => {},
+        stderr: s => {
+          stderr += s
+        },
+        env: { TUF_ROOT: w.cache, HOME: w.cache }
+      })
+      return { code, stderr }
+    }
+    const first = await cli()
+    assert.equal(first.code, 0, first.stderr)
+    await w.served.stop() // no network from here on
+    const n = w.served.requests.length
+    assert.ok(n >= 4, 'the first run refreshed from the mirror')
+    const second = await cli()
+    assert.equal(second.code, 0, second.stderr)
+    assert.doesNotMatch(second.stderr, /warning/)
+    assert.equal(w.served.requests.length, n)
+  }
+)
