@@ -6,6 +6,10 @@ import { ensureReady } from './bootstrap.mjs'
 
 ensureReady()
 
+// Tests never contact a public TUF mirror: trust comes from explicit
+// trusted roots, loopback TUF repositories, or the embedded root.
+process.env.SIGIL_TUF_OFFLINE ??= '1'
+
 const args = process.argv.slice(2)
 const globs =
   args.length === 0

@@ -50,6 +50,7 @@ after(async () => {
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: w.tmp,
+  SIGIL_TUF_OFFLINE: '1',
   ...extra
 })
 const reg = (): string[] => [

@@ -96,6 +96,8 @@ export async function runAction(
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? tmp,
+      // never the public TUF mirror (tests use loopback or explicit roots)
+      SIGIL_TUF_OFFLINE: '1',
       CI: 'true',
       GITHUB_ACTIONS: 'true',
       RUNNER_TEMP: tmp,

@@ -199,6 +199,7 @@ export async function runSignAction(): Promise<void> {
       {
         ...inputs.options,
         ...(attestation ? { attestation } : {}),
+        services: runtime.services,
         trust,
         imagesInputName: ACTION_NAMING.name('images')
       },
@@ -209,9 +210,11 @@ export async function runSignAction(): Promise<void> {
         ...(identity ? { identity } : {})
       }
     )
-    writeOutputs(result, inputs.options.rekorUrl)
+    const rekorUrl =
+      (await runtime.services)?.rekorUrl ?? inputs.options.rekorUrl
+    writeOutputs(result, rekorUrl)
     try {
-      await writeSummary(result, inputs.options.rekorUrl)
+      await writeSummary(result, rekorUrl)
     } catch (e) {
       core.warning(
         `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
@@ -249,6 +252,7 @@ async function signFiles(
       inputs,
       ...(attestation ? { attestation } : {}),
       trust: runtime.trust,
+      services: runtime.services,
       paths: bundlePath ? { bundle: bundlePath } : {}
     },
     {

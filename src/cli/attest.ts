@@ -99,6 +99,7 @@ async function signFiles(
       inputs,
       ...(attestation ? { attestation } : {}),
       trust: runtime.trust,
+      services: runtime.services,
       paths: {
         ...(parsed.flags.bundle ? { bundle: parsed.flags.bundle } : {}),
         ...(parsed.flags['output-signature']
@@ -151,6 +152,7 @@ async function cmdAttest(
       ...inputs.options,
       attestation,
       trust: runtime.trust,
+      services: runtime.services,
       imagesInputName: CLI_NAMING.name('images')
     },
     {

@@ -51,6 +51,9 @@ const VALUE: Record<string, string> = {
   'key-password': 'PASSWORD',
   'identity-token': 'TOKEN',
   'trusted-root': 'FILE',
+  'tuf-mirror': 'URL',
+  'tuf-root': 'FILE',
+  'signing-config': 'FILE',
   bundle: 'FILE',
   annotations: 'key=value',
   'signature-repository': 'REGISTRY/REPOSITORY',
@@ -196,7 +199,8 @@ function inputFlags(
 
 /** verify-blob takes verify's policy and trust flags: no registry, no images. */
 const isBlobFlag = (name: string): boolean =>
-  name.startsWith('certificate-') || name === 'key' || name === 'trusted-root'
+  name.startsWith('certificate-') ||
+  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root'].includes(name)
 
 export const COMMANDS = {
   sign: {

@@ -8,7 +8,7 @@ import {
   NoMatchingSignaturesError,
   prepareRun,
   exitCodeFor,
-  loadTrustMaterial,
+  resolveTrust,
   parseDigestArgument,
   signImages,
   signingFailure,
@@ -156,7 +156,12 @@ async function cmdSign(
     ? undefined
     : chooseCliIdentity(inputs.identityToken, runtime.http, io.env)
   const result = await signImages(
-    { ...inputs.options, trust, imagesInputName: CLI_NAMING.name('images') },
+    {
+      ...inputs.options,
+      services: runtime.services,
+      trust,
+      imagesInputName: CLI_NAMING.name('images')
+    },
     {
       http: runtime.http,
       logger,
@@ -309,7 +314,19 @@ async function cmdVerifyBlob(
     logger,
     CLI_NAMING
   )
-  const trust = await loadTrustMaterial(inputs.trustedRootPath)
+  const resolved = await resolveTrust({
+    purpose: 'verify',
+    ...(inputs.trustedRootPath
+      ? { trustedRootPath: inputs.trustedRootPath }
+      : {}),
+    ...(inputs.tufMirror ? { tufMirror: inputs.tufMirror } : {}),
+    ...(inputs.tufRootPath ? { tufRootPath: inputs.tufRootPath } : {}),
+    env: io.env,
+    logger,
+    userAgent: `sigil/${SIGIL_VERSION} (cli)`
+  })
+  logger.debug(`Trust: ${resolved.source}`)
+  const trust = resolved.trust
   const bundle = JSON.parse(await readFile(bundlePath, 'utf8')) as unknown
   const artifact = parseDigestArgument(subject) ?? {
     bytes: new Uint8Array(await readFile(subject))

@@ -2,6 +2,7 @@
 // `subject-path` patterns (globs) → the files to sign, and the bundles (and
 // cosign's --output-signature / --output-certificate) written whole, only
 // after everything was signed and self-checked.
+import type { ChosenServices } from './services.ts'
 import * as fsp from 'node:fs/promises'
 import { InputError } from '../util/index.ts'
 import {
@@ -162,12 +163,15 @@ export async function signBlobFiles(
     inputs: SignInputs
     attestation?: PredicateInputs
     trust: TrustMaterial | Promise<TrustMaterial>
+    /** The services chosen from the signing config (runtime.ts). */
+    services?: Promise<ChosenServices | undefined>
     paths: BlobOutputPaths
   },
   deps: SignBlobsDeps
 ): Promise<{ result: SignBlobsResult; written: WrittenBlobOutputs }> {
   const blobs = await readBlobFiles(o.files)
-  const s = o.inputs.options
+  const chosen = await o.services
+  const s = { ...o.inputs.options, ...chosen }
   const result = await signBlobs(
     {
       blobs,

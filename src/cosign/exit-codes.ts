@@ -56,8 +56,9 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
   },
   {
     exit: EXIT.SIGSTORE_SERVICE,
-    meaning: 'Fulcio, Rekor or the timestamp authority failed',
-    errors: ['FULCIO_*', 'REKOR_*', 'TSA_*']
+    meaning:
+      'Fulcio, Rekor, the timestamp authority or the TUF repository failed (unreachable, or its metadata did not verify)',
+    errors: ['FULCIO_*', 'REKOR_*', 'TSA_*', 'TUF_*']
   },
   {
     exit: EXIT.KEY_PASSWORD,

@@ -41,6 +41,14 @@ export {
   type Runtime,
   type RuntimeOptions
 } from './runtime.ts'
+export {
+  resolveTrust,
+  tufCacheRoot,
+  TrustUnavailableError,
+  PUBLIC_GOOD_TUF_MIRROR,
+  type ResolvedTrust,
+  type TrustPurpose
+} from './trust-source.ts'
 export * from './inputs.ts'
 export * from './exit-codes.ts'
 export * from './verify-blob.ts'

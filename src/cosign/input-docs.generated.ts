@@ -50,18 +50,25 @@ export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "An OIDC token to use instead of the job's GitHub token (which needs permissions: id-token: write). SIGSTORE_ID_TOKEN in the environment is used too."
   },
   "fulcio-url": {
-    "description": "Fulcio certificate authority (default https://fulcio.sigstore.dev).",
-    "default": "https://fulcio.sigstore.dev"
+    "description": "Fulcio certificate authority. Default: the one the signing config names (public good: https://fulcio.sigstore.dev)."
   },
   "rekor-url": {
-    "description": "Rekor transparency log (default https://rekor.sigstore.dev).",
-    "default": "https://rekor.sigstore.dev"
+    "description": "Rekor transparency log (API v1). Default: the one the signing config names (public good: https://rekor.sigstore.dev)."
   },
   "timestamp-server-url": {
-    "description": "RFC 3161 timestamp authority to countersign each signature (optional)."
+    "description": "RFC 3161 timestamp authority to countersign each signature. Default: the one the signing config names (public good: https://timestamp.sigstore.dev/api/v1/timestamp); none when an explicit trusted-root is given without signing-config."
+  },
+  "signing-config": {
+    "description": "Path to a signing_config.v0.2.json naming Fulcio, Rekor and the TSA (cosign --signing-config). Default: the one delivered by the TUF repository with the trusted root. fulcio-url, rekor-url and timestamp-server-url override it one by one; the log says which service was chosen and why."
   },
   "trusted-root": {
-    "description": "Path to a trusted_root.json for a private Sigstore instance. Default: the public-good trusted root embedded in the action."
+    "description": "Path to a trusted_root.json for a private Sigstore instance (then no TUF). Default: the public-good trusted root from its TUF repository (cached for a day in TUF_ROOT or ~/.sigstore/root); signing fails when the mirror is unreachable and nothing fresh is cached."
+  },
+  "tuf-mirror": {
+    "description": "TUF repository to take the trusted root from (cosign initialize --mirror; or TUF_MIRROR). Default https://tuf-repo-cdn.sigstore.dev."
+  },
+  "tuf-root": {
+    "description": "Path to the initial root.json of tuf-mirror, its trust anchor (cosign initialize --root; or TUF_ROOT_JSON). Default: the public-good root embedded at build time."
   },
   "registry-username": {
     "description": "Registry user name. Default: docker login credentials (~/.docker/config.json, e.g. from docker/login-action), else GITHUB_TOKEN for ghcr.io."
@@ -125,7 +132,13 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "Verify against a public key instead of a certificate identity: a cosign.pub path, PEM text or env://VAR. Cannot be combined with the certificate inputs."
   },
   "trusted-root": {
-    "description": "Path to a trusted_root.json (default is the embedded public-good trusted root)."
+    "description": "Path to a trusted_root.json (then no TUF). Default: the public-good trusted root from its TUF repository (cached for a day); when the mirror is unreachable, the cached or embedded root with a warning that says how old it is."
+  },
+  "tuf-mirror": {
+    "description": "TUF repository to take the trusted root from (cosign initialize --mirror; or TUF_MIRROR). Default https://tuf-repo-cdn.sigstore.dev."
+  },
+  "tuf-root": {
+    "description": "Path to the initial root.json of tuf-mirror, its trust anchor (cosign initialize --root; or TUF_ROOT_JSON). Default: the public-good root embedded at build time."
   },
   "predicate-type": {
     "description": "Verify attestations of this predicate type instead of signatures (cosign verify-attestation --type): slsaprovenance, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI. The verified in-toto statements go to the \"attestations\" output, one JSON document per line."

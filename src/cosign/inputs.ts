@@ -25,6 +25,7 @@ import {
 } from './attestation.ts'
 import { provenanceFromCi } from './provenance.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
+import type { ExplicitServices } from './services.ts'
 
 /** Raw input values by kebab-case name; '' and undefined mean "not set". */
 export type RawInputs = Record<string, string | undefined>
@@ -64,7 +65,10 @@ export const SIGN_INPUTS = [
   'fulcio-url',
   'rekor-url',
   'timestamp-server-url',
+  'signing-config',
   'trusted-root',
+  'tuf-mirror',
+  'tuf-root',
   'registry-username',
   'registry-password',
   'registry',
@@ -87,6 +91,8 @@ export const VERIFY_INPUTS = [
   'key',
   'trusted-root',
   'predicate-type',
+  'tuf-mirror',
+  'tuf-root',
   'recursive',
   'annotations',
   'signature-repository',
@@ -316,9 +322,47 @@ export async function readKey(
   }
 }
 
+/**
+ * The TUF repository to take the trusted root from when none is given:
+ * `tuf-mirror` (or cosign's TUF_MIRROR) and its initial root.json,
+ * `tuf-root` (or TUF_ROOT_JSON). Ignored with an explicit trusted root.
+ */
+function parseTuf(
+  raw: RawInputs,
+  env: NodeJS.ProcessEnv,
+  naming: InputNaming
+): { tufMirror?: string; tufRootPath?: string } {
+  const mirror =
+    parseUrl(raw, 'tuf-mirror', naming) ??
+    (env['TUF_MIRROR']?.trim()
+      ? parseUrl({ 'tuf-mirror': env['TUF_MIRROR'] }, 'tuf-mirror', {
+          name: () => 'TUF_MIRROR',
+          set: naming.set
+        })
+      : undefined)
+  const root =
+    val(raw, 'tuf-root') ?? (env['TUF_ROOT_JSON']?.trim() || undefined)
+  return {
+    ...(mirror ? { tufMirror: mirror } : {}),
+    ...(root ? { tufRootPath: root } : {})
+  }
+}
+
+export interface SigningServiceInputs {
+  explicit: ExplicitServices
+  signingConfigPath?: string
+  needs: { fulcio: boolean; rekor: boolean }
+}
+
 export interface SignInputs {
   options: Omit<SignImagesOptions, 'trust'>
+  /** 'none': a key pair without log or timestamp needs no trusted root. */
+  trustPurpose: 'sign' | 'none'
+  /** How Fulcio, Rekor and the TSA are chosen (cosign/services.ts). */
+  signing: SigningServiceInputs
   trustedRootPath?: string
+  tufMirror?: string
+  tufRootPath?: string
   identityToken?: string
   registryUsername?: string
   registryPassword?: string
@@ -369,8 +413,21 @@ export async function toSignInputs(
   const registryHost = credentialsHost(raw, images, signatureRepository)
   const trustedRootPath = val(raw, 'trusted-root')
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
+  const fulcioUrl = parseUrl(raw, 'fulcio-url', naming)
+  const rekorUrl = parseUrl(raw, 'rekor-url', naming)
+  const signingConfigPath = val(raw, 'signing-config')
+  const tlogUpload = parseBoolean(raw, 'tlog-upload', true, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
+    signing: {
+      explicit: {
+        ...(fulcioUrl ? { fulcioUrl } : {}),
+        ...(rekorUrl ? { rekorUrl } : {}),
+        ...(timestampServerUrl ? { timestampServerUrl } : {})
+      },
+      ...(signingConfigPath ? { signingConfigPath } : {}),
+      needs: { fulcio: !key, rekor: tlogUpload }
+    },
     options: {
       images,
       format,
@@ -380,19 +437,18 @@ export async function toSignInputs(
       ...(goBool(env.COSIGN_DOCKER_MEDIA_TYPES)
         ? { dockerMediaTypes: true }
         : {}),
-      tlogUpload: parseBoolean(raw, 'tlog-upload', true, naming),
+      tlogUpload,
       ...(key ? { key } : {}),
-      fulcioUrl:
-        parseUrl(raw, 'fulcio-url', naming, DEFAULT_FULCIO_URL) ??
-        DEFAULT_FULCIO_URL,
-      rekorUrl:
-        parseUrl(raw, 'rekor-url', naming, DEFAULT_REKOR_URL) ??
-        DEFAULT_REKOR_URL,
+      // Defaults until the signing config is known (runtime.ts services).
+      fulcioUrl: fulcioUrl ?? DEFAULT_FULCIO_URL,
+      rekorUrl: rekorUrl ?? DEFAULT_REKOR_URL,
       ...(timestampServerUrl ? { timestampServerUrl } : {}),
       concurrency: parseConcurrency(raw, naming),
       ...(retryBudgetMs ? { retryBudgetMs } : {})
     },
+    trustPurpose: key && !tlogUpload && !timestampServerUrl ? 'none' : 'sign',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...parseTuf(raw, env, naming),
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
@@ -475,7 +531,10 @@ export interface VerifyInputs {
   options: Omit<VerifyImagesOptions, 'trust'>
   /** Set when the policy input is given: the options' identity policy is then empty. */
   policy?: PolicyInputs
+  trustPurpose: 'verify'
   trustedRootPath?: string
+  tufMirror?: string
+  tufRootPath?: string
   registryUsername?: string
   registryPassword?: string
   /** The one registry host the explicit credentials are sent to. */
@@ -626,7 +685,9 @@ export async function toVerifyInputs(
       ...(signatureRepository ? { signatureRepository } : {}),
       ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
     },
+    trustPurpose: 'verify',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...parseTuf(raw, env, naming),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
     ...(registryHost ? { registryHost } : {}),

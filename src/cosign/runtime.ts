@@ -3,7 +3,6 @@
 // (a file, or the embedded public-good root). Adapters call this; the use
 // cases receive what it builds.
 import { accessSync, constants } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { HttpClient } from '../http/index.ts'
 import {
   RegistryClient,
@@ -12,13 +11,23 @@ import {
   resolveCredentials,
   type Credentials
 } from '../oci/index.ts'
-import {
-  parseTrustedRoot,
-  publicGoodTrustMaterial,
-  type TrustMaterial
-} from '../sigstore/index.ts'
+import { parseSigningConfig, type TrustMaterial } from '../sigstore/index.ts'
 import { InputError, registerCredential, type Logger } from '../util/index.ts'
 import { DEFAULT_RETRY_BUDGET_MS, DEFAULT_TIMEOUT_MS } from './defaults.ts'
+import {
+  resolveTrust,
+  type ResolvedTrust,
+  type TrustPurpose
+} from './trust-source.ts'
+
+import {
+  chooseServices,
+  readSigningConfigFile,
+  type ChosenServices
+} from './services.ts'
+import type { SigningServiceInputs } from './inputs.ts'
+
+export { loadTrustMaterial } from './trust-source.ts'
 
 export interface RuntimeOptions {
   userAgent: string
@@ -85,35 +94,16 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   return { http, registryFor }
 }
 
-/** The trusted root from a file, or the embedded public-good root. */
-export async function loadTrustMaterial(
-  path: string | undefined
-): Promise<TrustMaterial> {
-  if (!path) return publicGoodTrustMaterial()
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (e) {
-    throw new InputError(
-      'INPUT_TRUSTED_ROOT_UNREADABLE',
-      `cannot read the trusted root ${JSON.stringify(path)}: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e }
-    )
-  }
-  try {
-    return parseTrustedRoot(JSON.parse(text))
-  } catch (e) {
-    throw new InputError(
-      'INPUT_TRUSTED_ROOT_INVALID',
-      `${JSON.stringify(path)} is not a valid trusted_root.json: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e }
-    )
-  }
-}
-
 /** What every front door collects besides the use case's own options. */
 export interface RunInputs {
+  /** What the trust material is for: signing fails where verifying may
+   * fall back to a cached or embedded root (trust-source.ts). */
+  trustPurpose: TrustPurpose
   trustedRootPath?: string
+  tufMirror?: string
+  tufRootPath?: string
+  /** Signing runs: how to choose Fulcio, Rekor and the TSA. */
+  signing?: SigningServiceInputs
   registryUsername?: string
   registryPassword?: string
   registryHost?: string
@@ -122,14 +112,20 @@ export interface RunInputs {
 }
 
 /**
- * The runtime for one run, and its trusted root as a promise: parsing it is
- * CPU work best done while the first requests are in flight (signImages
- * awaits it only once Fulcio has answered). A missing file fails at once.
+ * The runtime for one run, and its trusted root as a promise: loading it
+ * (a file, or TUF: a verified cache or a refresh) is work best done while
+ * the first requests are in flight. A missing file fails at once.
  */
 export function prepareRun(
   inputs: RunInputs,
   o: { userAgent: string; logger: Logger; env?: NodeJS.ProcessEnv }
-): Runtime & { trust: Promise<TrustMaterial> } {
+): Runtime & {
+  trust: Promise<TrustMaterial>
+  trustSource: Promise<ResolvedTrust>
+  /** Signing runs: the services chosen (explicit inputs, signing config,
+   * defaults), logged; undefined for verification. */
+  services: Promise<ChosenServices | undefined>
+} {
   if (inputs.trustedRootPath) {
     try {
       accessSync(inputs.trustedRootPath, constants.R_OK)
@@ -141,10 +137,31 @@ export function prepareRun(
       )
     }
   }
-  const trust = new Promise<void>(resolve => setImmediate(resolve)).then(() =>
-    loadTrustMaterial(inputs.trustedRootPath)
-  )
+  const trustSource = new Promise<void>(resolve => setImmediate(resolve))
+    .then(() =>
+      resolveTrust({
+        purpose: inputs.trustPurpose,
+        ...(inputs.trustedRootPath
+          ? { trustedRootPath: inputs.trustedRootPath }
+          : {}),
+        ...(inputs.tufMirror ? { tufMirror: inputs.tufMirror } : {}),
+        ...(inputs.tufRootPath ? { tufRootPath: inputs.tufRootPath } : {}),
+        env: o.env ?? process.env,
+        logger: o.logger,
+        userAgent: o.userAgent
+      })
+    )
+    .then(r => {
+      o.logger.info(`Trust: ${r.source}`)
+      return r
+    })
+  const trust = trustSource.then(r => r.trust)
+  trustSource.catch(() => {})
   trust.catch(() => {})
+  const services = inputs.signing
+    ? chooseRunServices(inputs, inputs.signing, trustSource, o.logger)
+    : Promise.resolve(undefined)
+  services.catch(() => {})
   const runtime = createRuntime({
     userAgent: o.userAgent,
     logger: o.logger,
@@ -161,5 +178,32 @@ export function prepareRun(
     allowHttpRegistry: inputs.allowHttpRegistry,
     ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
   })
-  return { ...runtime, trust }
+  return { ...runtime, trust, trustSource, services }
+}
+
+async function chooseRunServices(
+  inputs: RunInputs,
+  signing: SigningServiceInputs,
+  trustSource: Promise<ResolvedTrust>,
+  logger: Logger
+): Promise<ChosenServices> {
+  let config
+  let configSource = ''
+  if (signing.signingConfigPath) {
+    config = await readSigningConfigFile(signing.signingConfigPath)
+    configSource = signing.signingConfigPath
+  } else if (!inputs.trustedRootPath && inputs.trustPurpose === 'sign') {
+    const r = await trustSource
+    if (r.signingConfig !== undefined) {
+      config = parseSigningConfig(r.signingConfig)
+      configSource = r.signingConfigSource ?? 'TUF'
+    }
+  }
+  return chooseServices({
+    explicit: signing.explicit,
+    config,
+    configSource,
+    needs: signing.needs,
+    logger
+  })
 }

@@ -33,6 +33,7 @@ import {
   SIMPLE_SIGNING_MEDIA_TYPE
 } from './constants.ts'
 import { DEFAULT_REKOR_URL, DEFAULT_RETRY_BUDGET_MS } from './defaults.ts'
+import type { ChosenServices } from './services.ts'
 import { SignError } from './errors.ts'
 import { buildStatement } from './attestation.ts'
 import {
@@ -85,6 +86,10 @@ export interface SignImagesOptions {
   fulcioUrl: string
   rekorUrl: string
   timestampServerUrl?: string
+  /** The services chosen from the signing config (runtime.ts), awaited
+   * once the references parse; they replace fulcioUrl, rekorUrl and
+   * timestampServerUrl. */
+  services?: Promise<ChosenServices | undefined>
   /** A promise is awaited only once Fulcio has answered (load it meanwhile). */
   trust: TrustMaterial | Promise<TrustMaterial>
   concurrency: number
@@ -205,10 +210,11 @@ export async function signImages(
 }
 
 async function signImagesNow(
-  rawOptions: SignImagesOptions,
+  given: SignImagesOptions,
   deps: SignImagesDeps,
   inBackground: (p: Promise<unknown>) => void
 ): Promise<SignResult> {
+  let rawOptions = given
   const trustReady = Promise.resolve(rawOptions.trust)
   // Awaited later (after Fulcio answers, or after resolution with a key).
   trustReady.catch(() => {})
@@ -251,6 +257,9 @@ async function signImagesNow(
     rawOptions.concurrency
   )
   pushAllowed.catch(() => {})
+  // The signing config (TUF or a file) names Fulcio, Rekor and the TSA.
+  const chosen = await given.services
+  if (chosen) rawOptions = { ...rawOptions, ...chosen }
   const getSigner = (): Promise<RunSigner> =>
     obtainSigner({
       ...(rawOptions.key ? { key: rawOptions.key } : {}),

@@ -214,6 +214,7 @@ async function sign(
         inputs,
         ...(attestation ? { attestation } : {}),
         trust,
+        services: runtime.services,
         paths: bundlePath ? { bundle: bundlePath } : {}
       },
       { http: runtime.http, logger: log, ...(identity ? { identity } : {}) }
@@ -251,6 +252,7 @@ async function sign(
     {
       ...inputs.options,
       ...(attestation ? { attestation } : {}),
+      services: runtime.services,
       trust,
       imagesInputName: GITLAB_NAMING.name('images')
     },

@@ -49,7 +49,8 @@ async function cli(
     stderr: s => {
       stderr += s
     },
-    env
+    // never the public TUF mirror: the embedded root, or an explicit one
+    env: { SIGIL_TUF_OFFLINE: '1', ...env }
   }
   const code = await runCliWith(argv, io)
   return { code, stdout, stderr }

@@ -43,9 +43,14 @@ async function run(
   env: NodeJS.ProcessEnv
 ): Promise<{ code: number; out: string }> {
   let out = ''
-  const code = await runGitlabWith(argv, env, s => {
-    out += s
-  })
+  // never the public TUF mirror: the embedded root, or an explicit one
+  const code = await runGitlabWith(
+    argv,
+    { SIGIL_TUF_OFFLINE: '1', ...env },
+    s => {
+      out += s
+    }
+  )
   return { code, out }
 }
 

@@ -10,3 +10,15 @@ export {
   type TrustMaterial,
   type ValidityWindow
 } from './trusted-root.ts'
+export {
+  SIGNING_CONFIG_MEDIA_TYPE,
+  SigningConfigError,
+  parseSigningConfig,
+  selectService,
+  selectServices,
+  validAt,
+  type ServiceConfiguration,
+  type ServiceSelector,
+  type SigningConfig,
+  type SigningService
+} from './signing-config.ts'

@@ -1,0 +1,147 @@
+// Signing with the services a signing_config.v0.2.json names (the loopback
+// Fulcio, Rekor v1 and TSA; a Rekor v2 log listed beside them is skipped
+// with a note), through the CLI as users run it; what is written is checked
+// by @sigstore/verify. A config listing only Rekor v2 fails and says why.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execNode } from '../support/exec.ts'
+import {
+  freshImage,
+  oracleCheckAll,
+  startWorld,
+  type World
+} from '../support/world.ts'
+
+const root = join(import.meta.dirname, '../..')
+const CLI = join(root, 'dist/cli/index.js')
+let w: World
+
+before(async () => {
+  w = await startWorld({ mode: 'htpasswd' })
+})
+after(async () => {
+  await w?.stop()
+})
+
+const service = (url: string, v: number) => ({
+  url,
+  majorApiVersion: v,
+  validFor: { start: '2020-01-01T00:00:00Z' },
+  operator: 'loopback'
+})
+
+function writeConfig(name: string, rekor: object[]): string {
+  const path = join(w.tmp, name)
+  writeFileSync(
+    path,
+    JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+      caUrls: [service(w.stack.fulcioUrl, 1)],
+      oidcUrls: [service('https://oauth2.example', 1)],
+      rekorTlogUrls: rekor,
+      rekorTlogConfig: { selector: 'ANY' },
+      tsaUrls: [service(w.stack.tsaTimestampUrl, 1)],
+      tsaConfig: { selector: 'ANY' }
+    })
+  )
+  return path
+}
+
+const reg = (): string[] => [
+  '--registry-username',
+  w.registry.username ?? '',
+  '--registry-password',
+  w.registry.password ?? ''
+]
+const env = () => ({
+  PATH: process.env.PATH,
+  HOME: w.tmp,
+  SIGIL_TUF_OFFLINE: '1',
+  SIGSTORE_ID_TOKEN: w.token
+})
+
+test('sign with the services of a signing config: Fulcio, Rekor v1 (not v2), the TSA; verified by @sigstore/verify', async () => {
+  const config = writeConfig('signing_config.json', [
+    { ...service('http://127.0.0.1:9', 2), operator: 'v2-log' },
+    service(w.stack.rekorUrl, 1)
+  ])
+  const img = await freshImage(w)
+  const tsaBefore = w.stack.counts.tsa
+  const r = await execNode(
+    CLI,
+    [
+      'sign',
+      '--format',
+      'both',
+      '--signing-config',
+      config,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...reg(),
+      img.ref
+    ],
+    { env: env() }
+  )
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(
+    r.stderr.includes(
+      `Service: Fulcio ${w.stack.fulcioUrl} (API v1, loopback): signing config (${config})`
+    ),
+    r.stderr
+  )
+  assert.match(
+    r.stderr,
+    /Service: Rekor http:\/\/127\.0\.0\.1:\d+ \(API v1, loopback\): signing config .*selector ANY; not http:\/\/127\.0\.0\.1:9 \(API v2: Sigil writes Rekor v1 entries\)/
+  )
+  assert.ok(
+    r.stderr.includes(`Service: TSA ${w.stack.tsaTimestampUrl}`),
+    r.stderr
+  )
+  assert.ok(
+    w.stack.counts.tsa > tsaBefore,
+    'the TSA of the signing config was asked'
+  )
+  const checked = await oracleCheckAll(w, img.repo, img.digest)
+  assert.deepEqual(checked.map(c => c.format).sort(), ['bundle', 'legacy'])
+})
+
+test('a signing config with only Rekor v2 logs: signing explains and names rekor-url', async () => {
+  const config = writeConfig('v2-only.json', [service('http://127.0.0.1:9', 2)])
+  const img = await freshImage(w)
+  const r = await execNode(
+    CLI,
+    [
+      'sign',
+      '--signing-config',
+      config,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...reg(),
+      img.ref
+    ],
+    { env: env() }
+  )
+  assert.notEqual(r.code, 0)
+  assert.match(r.stderr, /SIGNING_CONFIG_NO_SERVICE/)
+  assert.match(r.stderr, /--rekor-url/)
+  // an explicit Rekor v1 URL overrides it
+  const ok = await execNode(
+    CLI,
+    [
+      'sign',
+      '--signing-config',
+      config,
+      '--rekor-url',
+      w.stack.rekorUrl,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...reg(),
+      img.ref
+    ],
+    { env: env() }
+  )
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.match(ok.stderr, /Service: Rekor http:\/\/127\.0\.0\.1:\d+: rekor-url/)
+})
