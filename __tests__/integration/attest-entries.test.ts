@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { stringify } from 'yaml'
 import { runAction, type ActionRun } from '../support/run-action.ts'
 import {
@@ -191,6 +193,89 @@ describe('actions: attest and verify-attestation', () => {
     })
     assert.equal(both.exitCode, 1)
     assert.match(errors(both), /\[INPUT_CONFLICT\]/)
+  })
+})
+
+describe('action: push-to-github-attestations', () => {
+  test("each attestation is POSTed to the repository's attestations API in GitHub's request shape; a refusal fails the step with a code", async () => {
+    const seen: {
+      method?: string
+      url?: string
+      headers: IncomingHttpHeaders
+      body: string
+    }[] = []
+    let status = 201
+    const api = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body
+        })
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(
+          status === 201
+            ? '{"id":"4711"}'
+            : '{"message":"Resource not accessible by integration"}'
+        )
+      })
+    })
+    await new Promise<void>(r => api.listen(0, '127.0.0.1', r))
+    const port = (api.address() as AddressInfo).port
+    try {
+      const img = await freshImage(w, 'demo/gh-store')
+      const env = { GITHUB_API_URL: `http://127.0.0.1:${port}` }
+      const inputs = {
+        images: img.ref,
+        'predicate-type': 'slsaprovenance1',
+        format: 'bundle',
+        'push-to-github-attestations': 'true',
+        'github-token': 'ghs_attestations_token_0123456789'
+      }
+      const r = await sign(inputs, env)
+      assert.equal(r.exitCode, 0, errors(r) || r.stdout)
+      assert.equal(seen.length, 1)
+      const req = seen[0]!
+      assert.equal(req.method, 'POST')
+      assert.equal(req.url, '/repos/octo/app/attestations')
+      assert.equal(
+        req.headers.authorization,
+        'Bearer ghs_attestations_token_0123456789'
+      )
+      assert.equal(req.headers.accept, 'application/vnd.github+json')
+      assert.equal(req.headers['x-github-api-version'], '2022-11-28')
+      assert.equal(req.headers['content-type'], 'application/json')
+      const body = JSON.parse(req.body) as { bundle: { mediaType: string } }
+      assert.deepEqual(Object.keys(body), ['bundle'])
+      assert.equal(
+        body.bundle.mediaType,
+        'application/vnd.dev.sigstore.bundle.v0.3+json'
+      )
+      verifyWithSigstoreJs({
+        trustedRoot: w.stack.trustedRoot,
+        bundle: body.bundle,
+        san: GITHUB_SAN,
+        issuer: GITHUB_ISSUER
+      })
+      assert.ok(
+        !(r.stdout + r.stderr)
+          .split('\n')
+          .filter(l => !l.startsWith('::add-mask::'))
+          .some(l => l.includes('ghs_attestations_token_0123456789')),
+        'the token is never shown'
+      )
+
+      status = 403
+      const refused = await sign(inputs, env)
+      assert.equal(refused.exitCode, 1)
+      assert.match(errors(refused), /\[GITHUB_ATTESTATIONS_FAILED\].*HTTP 403/)
+      assert.match(refused.stdout, /attestations: write/)
+    } finally {
+      await new Promise(r => api.close(r))
+    }
   })
 })
 

@@ -330,16 +330,14 @@ describe('GitLab component through gitlab-ci-local', () => {
       assert.equal(r.exitCode, 1, r.output)
       assert.match(r.output, message)
     }
+    // images is optional: files (subject-path) are the alternative, and a
+    // job with neither fails at run time with INPUT_NO_IMAGES.
     const ci = pipeline({ sign: { images: 'x' } }).replace(
-      /^\s+images: x\n/m,
-      ''
+      /^(\s+)images: x\n/m,
+      '$1subject-path: dist/*.tgz\n'
     )
     const { r } = await run(ci, { args: ['--list'] })
-    assert.equal(r.exitCode, 1, r.output)
-    assert.match(
-      r.output,
-      /`images` input: required value has not been provided/
-    )
+    assert.equal(r.exitCode, 0, r.output)
   })
 
   test('--preview: the included sign job keeps id_tokens and signs in script, never after_script', async () => {

@@ -5,5 +5,6 @@ export {
   EnvIdentityProvider,
   GitHubActionsIdentityProvider,
   StaticIdentityProvider,
+  type Bundle,
   type IdentityProvider
 } from '../sigstore/index.ts'

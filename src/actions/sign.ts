@@ -13,6 +13,7 @@ import {
   StaticIdentityProvider,
   redact,
   expandSubjectPaths,
+  pushToGitHubAttestations,
   signBlobFiles,
   signImages,
   signingFailure,
@@ -22,6 +23,7 @@ import {
   type IdentityProvider,
   type PredicateInputs,
   type RawInputs,
+  type Bundle,
   type SignInputs,
   type SignResult
 } from './deps.ts'
@@ -109,7 +111,8 @@ function writeOutputs(result: SignResult, rekorUrl: string): void {
   )
   core.setOutput('certificate-identity', result.identity?.subject ?? '')
   core.setOutput('certificate-issuer', result.identity?.issuer ?? '')
-  core.setOutput('result', redact(JSON.stringify({ ...result, rekorUrl })))
+  const { attestations: _bundles, ...shown } = result
+  core.setOutput('result', redact(JSON.stringify({ ...shown, rekorUrl })))
 }
 
 const escapeHtml = (s: string): string =>
@@ -221,10 +224,37 @@ export async function runSignAction(): Promise<void> {
       )
     }
     const failure = signingFailure(result)
-    if (failure) fail(failure)
+    if (failure) {
+      fail(failure)
+      return
+    }
+    if (result.attestations?.length)
+      await toGitHubStore(
+        result.attestations.map(a => a.bundle),
+        runtime.http
+      )
   } catch (e) {
     fail(e)
   }
+}
+
+/** push-to-github-attestations: the bundles to the repository's store. */
+async function toGitHubStore(
+  bundles: Bundle[],
+  http: HttpClient
+): Promise<void> {
+  if (!core.getBooleanInput('push-to-github-attestations')) return
+  const token = core.getInput('github-token')
+  if (token) core.setSecret(token)
+  await pushToGitHubAttestations(
+    bundles,
+    {
+      apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com',
+      repository: process.env.GITHUB_REPOSITORY ?? '',
+      token
+    },
+    { http, logger: actionsLogger }
+  )
 }
 
 /** subject-path: sign (or attest) files; bundles on disk, listed in outputs. */
@@ -265,6 +295,8 @@ async function signFiles(
     actionsLogger.info(
       `${b.file}: ${attestation ? 'attestation' : 'bundle'} written to ${b.bundle}`
     )
+  if (result.attestation)
+    await toGitHubStore([result.attestation.bundle], runtime.http)
   const digests = result.attestation
     ? result.attestation.subjects.map(s => `sha256:${s.digest.sha256 ?? ''}`)
     : result.blobs.map(b => b.digest)

@@ -86,3 +86,4 @@ export {
 } from './tree.ts'
 export * from './provenance.ts'
 export * from './blob-files.ts'
+export * from './github-attestations.ts'

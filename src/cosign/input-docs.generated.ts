@@ -26,6 +26,10 @@ export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
   "bundle-path": {
     "description": "Where to write the bundle when subject-path names one file, or the attestation bundle of several files."
   },
+  "push-to-github-attestations": {
+    "description": "With predicate / predicate-type: also store each attestation in this repository's GitHub attestations store, so that gh attestation verify finds it (needs permissions: attestations: write; uses github-token).",
+    "default": "false"
+  },
   "recursive": {
     "description": "For a multi-platform index, also sign every platform manifest in it.",
     "default": "false"

@@ -150,6 +150,8 @@ export interface SignResult {
   keyless: boolean
   identity?: KeylessIdentity
   images: SignedImage[]
+  /** attest: the bundle of each attested (and written) image digest. */
+  attestations?: { digest: string; bundle: Bundle }[]
 }
 
 /** The error a run with failed images ends with (undefined: all signed):
@@ -176,6 +178,8 @@ export function signingFailure(result: SignResult): SignError | undefined {
 }
 
 interface PreparedSignature {
+  /** attest: the bundle of the DSSE signature, whatever the format. */
+  attestationBundle?: Bundle
   format: 'legacy' | 'bundle'
   logIndex?: number
   legacy?: { payload: Uint8Array; annotations: Record<string, string> }
@@ -441,10 +445,27 @@ async function signImagesNow(
       }
     })
   )
+  // attest: each written image's attestation as a Sigstore bundle (the one
+  // DSSE signature behind its .att layer and/or referrer), e.g. for
+  // GitHub's attestations store.
+  const attestations = options.attestation
+    ? prepared.flatMap(({ target, signatures }) => {
+        const written = images.some(
+          i => i.digest === target.descriptor.digest && i.status === 'signed'
+        )
+        const bundle = signatures.find(
+          s => s.attestationBundle
+        )?.attestationBundle
+        return written && bundle
+          ? [{ digest: target.descriptor.digest, bundle }]
+          : []
+      })
+    : undefined
   return {
     keyless: !options.key,
     ...(signer.identity ? { identity: signer.identity } : {}),
-    images
+    images,
+    ...(attestations ? { attestations } : {})
   }
 }
 
@@ -611,6 +632,7 @@ async function prepareAttestation(
   const out: PreparedSignature[] = []
   if (options.format !== 'bundle') {
     out.push({
+      attestationBundle: signed.bundle,
       format: 'legacy',
       legacy: {
         payload: utf8(signed.envelopeJson),
@@ -625,6 +647,7 @@ async function prepareAttestation(
   }
   if (options.format !== 'legacy') {
     out.push({
+      attestationBundle: signed.bundle,
       format: 'bundle',
       bundle: signed.bundle,
       ...(logIndex !== undefined ? { logIndex } : {})

@@ -20,7 +20,7 @@ const SECRET_VARIABLES: Record<string, string> = {
 }
 // The certificate-github-workflow-* inputs are not GitHub-only: a GitLab
 // pipeline verifying an image signed on GitHub needs them too.
-const GITHUB_ONLY = new Set(['github-token'])
+const GITHUB_ONLY = new Set(['github-token', 'push-to-github-attestations'])
 
 interface Spec {
   spec: {
