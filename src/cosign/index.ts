@@ -15,7 +15,9 @@ export {
   type SignatureFormat,
   type SignatureLocation
 } from './sign-image.ts'
+export { kmsContext, createKmsKey, fetchKmsPublicKey, isKmsUri } from './kms.ts'
 export {
+  publicKeyOfKms,
   verifyImages,
   verificationFailure,
   toVerifyResultJson,

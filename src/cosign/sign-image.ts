@@ -49,10 +49,12 @@ import {
 import {
   createKeyPairSigner,
   createKeylessSigner,
+  createKmsRunSigner,
   type KeylessIdentity,
   type RunSigner
 } from './signer.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
+import { kmsContext } from './kms.ts'
 import { LegacyTagStore } from './storage/legacy-tag.ts'
 import { ReferrerStore } from './storage/referrer.ts'
 import {
@@ -77,8 +79,9 @@ export interface SignImagesOptions {
   dockerMediaTypes?: boolean
   /** Upload to Rekor (cosign `--tlog-upload`, default true). */
   tlogUpload: boolean
-  /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password. */
-  key?: { pem: string; password?: string }
+  /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password, or
+   * a key held in a KMS (cosign's hashivault:// / awskms:// URIs). */
+  key?: { pem: string; password?: string } | { kms: string }
   fulcioUrl: string
   rekorUrl: string
   timestampServerUrl?: string
@@ -103,6 +106,8 @@ export interface SignImagesDeps {
   /** Required for keyless signing. */
   identity?: IdentityProvider
   now?: () => Date
+  /** Where KMS providers read credentials (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface SignatureLocation {
@@ -263,11 +268,17 @@ async function signImagesNow(
   )
   pushAllowed.catch(() => {})
   const getSigner = async (): Promise<RunSigner> => {
-    if (rawOptions.key) {
-      const s = await createKeyPairSigner(
-        rawOptions.key.pem,
-        rawOptions.key.password
+    const key = rawOptions.key
+    if (key && 'kms' in key) {
+      const s = await createKmsRunSigner(
+        key.kms,
+        kmsContext(deps.http, logger, deps.env)
       )
+      logger.info(`signing with the KMS key ${key.kms}`)
+      return s
+    }
+    if (key) {
+      const s = await createKeyPairSigner(key.pem, key.password)
       logger.info('signing with the given key pair')
       return s
     }
@@ -562,7 +573,7 @@ async function prepareLegacy(
     digest,
     options.annotations
   )
-  const signature = signer.key.sign(payload)
+  const signature = await signer.sign(payload)
   const annotations: Record<string, string> = {
     [ANNOTATION_SIGNATURE]: toBase64(signature)
   }
@@ -607,7 +618,7 @@ async function prepareBundle(
 ): Promise<PreparedSignature> {
   const digest = target.descriptor.digest
   const statement = buildSignStatement(digest, options.annotations)
-  const signature = signer.key.sign(
+  const signature = await signer.sign(
     preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
   )
   const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
