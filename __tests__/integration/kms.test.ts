@@ -11,6 +11,7 @@ import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
 import { jwks, startGitHubOidc, type GitHubOidc } from '../support/oidc.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { runAction } from '../support/run-action.ts'
+import { REGION, startAwsKms, type AwsEmulator } from '../support/aws-kms.ts'
 import {
   signerPolicy,
   startVault,
@@ -32,16 +33,18 @@ const CLI = join(root, 'dist/cli/index.js')
 let w: World
 let vault: VaultEmulator
 let oidc: GitHubOidc
+let aws: AwsEmulator
 
 before(async () => {
-  ;[w, vault, oidc] = await Promise.all([
+  ;[w, vault, oidc, aws] = await Promise.all([
     startWorld({ mode: 'htpasswd' }),
     startVault({ jwks: jwks() }),
-    startGitHubOidc()
+    startGitHubOidc(),
+    startAwsKms({ jwks: jwks() })
   ])
 })
 after(async () => {
-  await Promise.all([w?.stop(), vault?.stop(), oidc?.stop()])
+  await Promise.all([w?.stop(), vault?.stop(), oidc?.stop(), aws?.stop()])
 })
 
 const reg = (): string[] => [
@@ -284,6 +287,154 @@ describe('hashivault:// through the GitHub action', () => {
         VAULT_ADDR: vault.url,
         VAULT_TOKEN: vault.addToken(signerPolicy('action'))
       }
+    })
+    assert.equal(v.exitCode, 0, v.stdout + v.stderr)
+    assert.equal(v.outputs.verified, img.digest)
+  })
+})
+
+describe('awskms:// through the CLI and the action', () => {
+  const awsEnv = (
+    u: { accessKeyId: string; secretAccessKey: string },
+    extra: Record<string, string> = {}
+  ): Record<string, string> => ({
+    AWS_ACCESS_KEY_ID: u.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: u.secretAccessKey,
+    AWS_REGION: REGION,
+    AWS_ENDPOINT_URL: aws.url,
+    ...extra
+  })
+
+  test('generate-key-pair --kms → sign (both formats) → verify; @sigstore/verify and openssl agree; a missing IAM action is named', async () => {
+    const user = aws.addUser()
+    const dir = join(w.tmp, 'aws')
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(dir, { recursive: true })
+    const gen = await execNode(
+      CLI,
+      ['generate-key-pair', '--kms', 'awskms:///alias/release'],
+      { env: env(awsEnv(user)), cwd: dir }
+    )
+    assert.equal(gen.code, 0, gen.stderr)
+    const pubPath = join(dir, 'cosign.pub')
+    const pub = readFileSync(pubPath, 'utf8')
+    assert.equal(pub, aws.publicKeyPem('alias/release'))
+
+    const img = await freshImage(w)
+    const sign = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        'awskms:///alias/release',
+        '--format',
+        'both',
+        '--rekor-url',
+        w.stack.rekorUrl,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env(awsEnv(user)) }
+    )
+    assert.equal(sign.code, 0, sign.stderr)
+    assert.ok(!sign.stderr.includes(user.secretAccessKey))
+    assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
+      'bundle',
+      'legacy'
+    ])
+    const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+    assert.ok(
+      opensslVerify(
+        pubPath,
+        await w.client.getBlob(img.repo, layer.digest),
+        fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+        w.tmp
+      )
+    )
+    const v = await execNode(
+      CLI,
+      [
+        'verify',
+        '--key',
+        'awskms:///alias/release',
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env(awsEnv(user)) }
+    )
+    assert.equal(v.code, 0, v.stderr)
+
+    const readOnly = aws.addUser(['kms:GetPublicKey'])
+    const other = await freshImage(w)
+    const denied = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        'awskms:///alias/release',
+        '--tlog-upload=false',
+        ...reg(),
+        other.ref
+      ],
+      { env: env(awsEnv(readOnly)) }
+    )
+    assert.equal(denied.code, 1, denied.stderr)
+    assert.match(denied.stderr, /KMS_PERMISSION_DENIED/)
+    assert.match(denied.stderr, /"kms:Sign"/)
+    assert.equal(await readSigManifest(w, other.repo, other.digest), undefined)
+  })
+
+  test("the sign action assumes AWS_ROLE_ARN with the job's OIDC token; the verify action reads the public key from KMS", async () => {
+    aws.createKey('alias/action')
+    const roleArn = aws.addRole('gha-signer', {
+      audience: 'sts.amazonaws.com',
+      subject: 'repo:acme/app:ref:refs/heads/main',
+      actions: ['kms:GetPublicKey', 'kms:Sign']
+    })
+    const img = await freshImage(w)
+    const registryInputs = {
+      'registry-username': w.registry.username ?? '',
+      'registry-password': w.registry.password ?? ''
+    }
+    const r = await runAction(root, {
+      inputs: {
+        images: img.ref,
+        key: 'awskms:///alias/action',
+        'rekor-url': w.stack.rekorUrl,
+        'trusted-root': w.stack.trustedRootPath,
+        ...registryInputs
+      },
+      env: {
+        ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+        AWS_ROLE_ARN: roleArn,
+        AWS_REGION: REGION,
+        AWS_ENDPOINT_URL: aws.url
+      }
+    })
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.equal(oidc.lastAudience, 'sts.amazonaws.com')
+    assert.ok(
+      aws.calls.some(
+        c => c.api === 'AssumeRoleWithWebIdentity' && c.status === 200
+      )
+    )
+    assert.deepEqual(
+      await oracleKeyed(img.repo, img.digest, aws.publicKeyPem('alias/action')),
+      ['legacy']
+    )
+    const v = await runAction(join(root, 'verify'), {
+      inputs: {
+        images: img.ref,
+        key: 'awskms:///alias/action',
+        'trusted-root': w.stack.trustedRootPath,
+        ...registryInputs
+      },
+      env: awsEnv(aws.addUser(['kms:GetPublicKey']))
     })
     assert.equal(v.exitCode, 0, v.stdout + v.stderr)
     assert.equal(v.outputs.verified, img.digest)

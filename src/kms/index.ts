@@ -35,6 +35,8 @@ async function loadProvider(ref: KmsReference): Promise<KmsProviderModule> {
   switch (ref.provider) {
     case 'hashivault':
       return import('./hashivault.ts')
+    case 'awskms':
+      return import('./awskms.ts')
     default:
       throw new KmsError(
         'KMS_URI_INVALID',
