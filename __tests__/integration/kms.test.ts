@@ -12,6 +12,7 @@ import { jwks, startGitHubOidc, type GitHubOidc } from '../support/oidc.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { runAction } from '../support/run-action.ts'
 import { REGION, startAwsKms, type AwsEmulator } from '../support/aws-kms.ts'
+import { startGcpKms, type GcpEmulator } from '../support/gcp-kms.ts'
 import {
   signerPolicy,
   startVault,
@@ -34,17 +35,25 @@ let w: World
 let vault: VaultEmulator
 let oidc: GitHubOidc
 let aws: AwsEmulator
+let gcp: GcpEmulator
 
 before(async () => {
-  ;[w, vault, oidc, aws] = await Promise.all([
+  ;[w, vault, oidc, aws, gcp] = await Promise.all([
     startWorld({ mode: 'htpasswd' }),
     startVault({ jwks: jwks() }),
     startGitHubOidc(),
-    startAwsKms({ jwks: jwks() })
+    startAwsKms({ jwks: jwks() }),
+    startGcpKms({ jwks: jwks() })
   ])
 })
 after(async () => {
-  await Promise.all([w?.stop(), vault?.stop(), oidc?.stop(), aws?.stop()])
+  await Promise.all([
+    w?.stop(),
+    vault?.stop(),
+    oidc?.stop(),
+    aws?.stop(),
+    gcp?.stop()
+  ])
 })
 
 const reg = (): string[] => [
@@ -438,5 +447,114 @@ describe('awskms:// through the CLI and the action', () => {
     })
     assert.equal(v.exitCode, 0, v.stdout + v.stderr)
     assert.equal(v.outputs.verified, img.digest)
+  })
+})
+
+describe('gcpkms:// through the CLI and the action', () => {
+  const KEY = 'projects/proj/locations/global/keyRings/ci/cryptoKeys/release'
+
+  test('a service account key signs (both formats); @sigstore/verify, openssl and verify --key gcpkms:// agree', async () => {
+    const version = gcp.createKey(KEY)
+    const { writeFileSync } = await import('node:fs')
+    const credFile = join(w.tmp, 'gcp-sa.json')
+    writeFileSync(credFile, JSON.stringify(gcp.serviceAccount()))
+    const gcpEnv = {
+      GOOGLE_APPLICATION_CREDENTIALS: credFile,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS: `${gcp.url}/`
+    }
+    const img = await freshImage(w)
+    const sign = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        `gcpkms://${KEY}`,
+        '--format',
+        'both',
+        '--rekor-url',
+        w.stack.rekorUrl,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env(gcpEnv) }
+    )
+    assert.equal(sign.code, 0, sign.stderr)
+    const pub = gcp.publicKeyPem(version)
+    assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
+      'bundle',
+      'legacy'
+    ])
+    const pubPath = join(w.tmp, 'gcp.pub')
+    const pk = await execNode(
+      CLI,
+      ['public-key', '--key', `gcpkms://${KEY}`, '--outfile', pubPath],
+      { env: env(gcpEnv) }
+    )
+    assert.equal(pk.code, 0, pk.stderr)
+    assert.equal(readFileSync(pubPath, 'utf8'), pub)
+    const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+    assert.ok(
+      opensslVerify(
+        pubPath,
+        await w.client.getBlob(img.repo, layer.digest),
+        fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+        w.tmp
+      )
+    )
+    const v = await execNode(
+      CLI,
+      [
+        'verify',
+        '--key',
+        `gcpkms://${KEY}`,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env(gcpEnv) }
+    )
+    assert.equal(v.code, 0, v.stderr)
+  })
+
+  test('the sign action with workload identity federation (the file google-github-actions/auth writes)', async () => {
+    const key = `${KEY}-wif`
+    const version = gcp.createKey(key)
+    const cfg = gcp.externalAccount({}) as {
+      audience: string
+      credential_source: object
+    }
+    cfg.credential_source = {
+      url: `${oidc.requestUrl}&audience=${encodeURIComponent(`https:${cfg.audience}`)}`,
+      headers: { Authorization: `Bearer ${oidc.requestToken}` },
+      format: { type: 'json', subject_token_field_name: 'value' }
+    }
+    const { writeFileSync } = await import('node:fs')
+    const credFile = join(w.tmp, 'gcp-wif.json')
+    writeFileSync(credFile, JSON.stringify(cfg))
+    const img = await freshImage(w)
+    const r = await runAction(root, {
+      inputs: {
+        images: img.ref,
+        key: `gcpkms://${key}`,
+        'rekor-url': w.stack.rekorUrl,
+        'trusted-root': w.stack.trustedRootPath,
+        'registry-username': w.registry.username ?? '',
+        'registry-password': w.registry.password ?? ''
+      },
+      env: {
+        ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+        GOOGLE_APPLICATION_CREDENTIALS: credFile,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS: `${gcp.url}/`
+      }
+    })
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    assert.deepEqual(
+      await oracleKeyed(img.repo, img.digest, gcp.publicKeyPem(version)),
+      ['legacy']
+    )
   })
 })

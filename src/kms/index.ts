@@ -37,6 +37,8 @@ async function loadProvider(ref: KmsReference): Promise<KmsProviderModule> {
       return import('./hashivault.ts')
     case 'awskms':
       return import('./awskms.ts')
+    case 'gcpkms':
+      return import('./gcpkms.ts')
     default:
       throw new KmsError(
         'KMS_URI_INVALID',
