@@ -13,6 +13,7 @@ import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { runAction } from '../support/run-action.ts'
 import { REGION, startAwsKms, type AwsEmulator } from '../support/aws-kms.ts'
 import { startGcpKms, type GcpEmulator } from '../support/gcp-kms.ts'
+import { startAzureKeyVault } from '../support/azure-kv.ts'
 import {
   signerPolicy,
   startVault,
@@ -556,5 +557,81 @@ describe('gcpkms:// through the CLI and the action', () => {
       await oracleKeyed(img.repo, img.digest, gcp.publicKeyPem(version)),
       ['legacy']
     )
+  })
+})
+
+describe('azurekms:// through the CLI', () => {
+  test('a federated token signs (both formats); @sigstore/verify, openssl and verify --key azurekms:// agree', async () => {
+    const kv = await startAzureKeyVault({ jwks: jwks() })
+    try {
+      kv.createKey('release')
+      const app = kv.addApp({})
+      const { writeFileSync } = await import('node:fs')
+      const tokenFile = join(w.tmp, 'azure-token')
+      const { makeJwt, githubClaims } = await import('../support/oidc.ts')
+      writeFileSync(
+        tokenFile,
+        makeJwt(githubClaims('api://AzureADTokenExchange'))
+      )
+      const azEnv = {
+        AZURE_CLIENT_ID: app.clientId,
+        AZURE_TENANT_ID: app.tenantId,
+        AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+        AZURE_AUTHORITY_HOST: kv.url,
+        SSL_CERT_FILE: kv.caFile
+      }
+      const uri = `azurekms://${kv.host}/release`
+      const img = await freshImage(w)
+      const sign = await execNode(
+        CLI,
+        [
+          'sign',
+          '--key',
+          uri,
+          '--format',
+          'both',
+          '--rekor-url',
+          w.stack.rekorUrl,
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          ...reg(),
+          img.ref
+        ],
+        { env: env(azEnv) }
+      )
+      assert.equal(sign.code, 0, sign.stderr)
+      const pub = kv.publicKeyPem('release')
+      assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
+        'bundle',
+        'legacy'
+      ])
+      const pubPath = join(w.tmp, 'azure.pub')
+      writeFileSync(pubPath, pub)
+      const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+      assert.ok(
+        opensslVerify(
+          pubPath,
+          await w.client.getBlob(img.repo, layer.digest),
+          fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+          w.tmp
+        )
+      )
+      const v = await execNode(
+        CLI,
+        [
+          'verify',
+          '--key',
+          uri,
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          ...reg(),
+          img.ref
+        ],
+        { env: env(azEnv) }
+      )
+      assert.equal(v.code, 0, v.stderr)
+    } finally {
+      await kv.stop()
+    }
   })
 })

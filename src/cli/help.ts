@@ -201,7 +201,7 @@ export const COMMANDS = {
   'public-key': {
     usage: 'sigil public-key --key KEY [--outfile FILE]',
     summary:
-      'Print the public key of a private key file or of a KMS key (hashivault://, awskms://), PEM.',
+      'Print the public key of a private key file or of a KMS key (hashivault://, awskms://, gcpkms://, azurekms://), PEM.',
     flags: {
       key: {
         kind: 'string',

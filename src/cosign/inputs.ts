@@ -268,7 +268,12 @@ function parseRepository(
 }
 
 /** KMS providers this version signs and verifies with. */
-export const SUPPORTED_KMS = ['hashivault', 'awskms', 'gcpkms'] as const
+export const SUPPORTED_KMS = [
+  'hashivault',
+  'awskms',
+  'gcpkms',
+  'azurekms'
+] as const
 
 /**
  * A KMS key URI (cosign's hashivault://, awskms://, …), validated before any

@@ -39,15 +39,8 @@ async function loadProvider(ref: KmsReference): Promise<KmsProviderModule> {
       return import('./awskms.ts')
     case 'gcpkms':
       return import('./gcpkms.ts')
-    default:
-      throw new KmsError(
-        'KMS_URI_INVALID',
-        `${ref.provider}:// keys are not supported by this version of Sigil`,
-        {
-          remedy:
-            'Use a hashivault:// or awskms:// key, a key file (cosign.key), or keyless signing.'
-        }
-      )
+    case 'azurekms':
+      return import('./azurekms.ts')
   }
 }
 

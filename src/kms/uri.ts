@@ -19,7 +19,15 @@ export type KmsReference =
       region?: string
     }
   | { provider: 'gcpkms'; uri: string; resource: string }
-  | { provider: 'azurekms'; uri: string; vault: string; keyName: string }
+  | {
+      provider: 'azurekms'
+      uri: string
+      /** the vault's host, e.g. `myvault.vault.azure.net` */
+      vault: string
+      keyName: string
+      /** '' = the current version */
+      version: string
+    }
 
 const SCHEMES: Record<string, KmsProviderName> = {
   'hashivault://': 'hashivault',
@@ -47,7 +55,7 @@ const AWS_FORMS = [
 ]
 const GCP =
   /^gcpkms:\/\/(projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+(?:\/cryptoKeyVersions\/[^/]+)?)$/
-const AZURE = /^azurekms:\/\/\[?([^/\]]+)\]?\/([^/]+)$/
+const AZURE = /^azurekms:\/\/([^/]+)\/([^/]+)(?:\/([a-z0-9]*))?$/
 
 function invalid(uri: string, shape: string): KmsError {
   return new KmsError(
@@ -98,8 +106,17 @@ export function parseKmsUri(uri: string): KmsReference {
     case 'azurekms': {
       const m = AZURE.exec(uri)
       if (!m?.[1] || !m[2])
-        throw invalid(uri, 'azurekms://VAULT.vault.azure.net/KEY_NAME')
-      return { provider: 'azurekms', uri, vault: m[1], keyName: m[2] }
+        throw invalid(
+          uri,
+          'azurekms://VAULT.vault.azure.net/KEY_NAME[/VERSION]'
+        )
+      return {
+        provider: 'azurekms',
+        uri,
+        vault: m[1],
+        keyName: m[2],
+        version: m[3] ?? ''
+      }
     }
     default:
       throw invalid(
