@@ -32,7 +32,11 @@ export function legacyLayerAsBundle(
   return {
     mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
     verificationMaterial: {
-      x509CertificateChain: { certificates: [{ rawBytes: cert }] },
+      // A key-pair (or KMS key) signature has no certificate: the verifier
+      // is given the public key (a hint names it, as cosign's bundles do).
+      ...(cert
+        ? { x509CertificateChain: { certificates: [{ rawBytes: cert }] } }
+        : { publicKey: { hint: 'key' } }),
       tlogEntries: [
         {
           logIndex: String(rekor.Payload.logIndex),

@@ -235,7 +235,11 @@ export async function runVerifyAction(): Promise<void> {
         imagesInputName: ACTION_NAMING.name('images'),
         nameInput: ACTION_NAMING.name
       },
-      { logger: actionsLogger, registryFor: runtime.registryFor }
+      {
+        logger: actionsLogger,
+        registryFor: runtime.registryFor,
+        http: runtime.http
+      }
     )
     writeOutputs(result)
     try {

@@ -110,7 +110,12 @@ async function signFiles(
           : {})
       }
     },
-    { http: runtime.http, logger, ...(identity ? { identity } : {}) }
+    {
+      http: runtime.http,
+      logger,
+      env: io.env,
+      ...(identity ? { identity } : {})
+    }
   )
   if (parsed.flags.output === 'json')
     io.stdout(`${redact(JSON.stringify(written, null, 2))}\n`)
@@ -158,6 +163,7 @@ async function cmdAttest(
     {
       http: runtime.http,
       logger,
+      env: io.env,
       registryFor: runtime.registryFor,
       ...(identity ? { identity } : {})
     }

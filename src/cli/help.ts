@@ -384,8 +384,14 @@ export const COMMANDS = {
   'generate-key-pair': {
     usage: 'sigil generate-key-pair [flags]',
     summary:
-      'Write an encrypted cosign key pair: PREFIX.key (private) and PREFIX.pub (public).',
+      'Write an encrypted cosign key pair: PREFIX.key (private) and PREFIX.pub (public); with --kms, create the key in the KMS and write only PREFIX.pub.',
     flags: {
+      kms: {
+        kind: 'string',
+        value: 'URI',
+        description:
+          'Create the key in a KMS instead (ECDSA P-256), e.g. hashivault://KEY or awskms:///alias/NAME; nothing private is written. An existing key is kept.'
+      },
       'output-key-prefix': {
         kind: 'string',
         value: 'PREFIX',
@@ -401,6 +407,28 @@ export const COMMANDS = {
     },
     notes: [
       'Environment: COSIGN_PASSWORD, the password of the new key (required; it may be empty).'
+    ]
+  },
+  'public-key': {
+    usage: 'sigil public-key --key KEY [--outfile FILE]',
+    summary:
+      'Print the public key of a private key file or of a KMS key (hashivault://, awskms://, gcpkms://, azurekms://), PEM.',
+    flags: {
+      key: {
+        kind: 'string',
+        value: 'KEY',
+        description:
+          'The private key (cosign.key, PEM text, env://VAR) or a KMS key URI.'
+      },
+      outfile: {
+        kind: 'string',
+        value: 'FILE',
+        description: 'Write the public key to FILE instead of standard output.'
+      },
+      ...COMMON
+    },
+    notes: [
+      'Environment: COSIGN_PASSWORD, the password of an encrypted key file; the KMS provider variables (README, "Key pairs").'
     ]
   },
   version: {
@@ -578,6 +606,7 @@ export function renderMainHelp(): string {
       'generate-key-pair',
       'write cosign.key and cosign.pub (password from COSIGN_PASSWORD)'
     ],
+    ['public-key', 'print the public key of a key file or KMS key'],
     ['version', 'print the version']
   ]
   return [

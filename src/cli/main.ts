@@ -2,13 +2,21 @@
 // Same inputs and engine as the GitHub Action; logs go to stderr, results
 // (JSON with --output json) to stdout; exit codes from cosign/exit-codes.
 import { readFile, writeFile, access } from 'node:fs/promises'
-import { generateKeyPair } from '../crypto/index.ts'
+import { generateKeyPair, parsePrivateKey } from '../crypto/index.ts'
+import type { HttpClient } from '../http/index.ts'
 import {
   EXIT,
   NoMatchingSignaturesError,
   prepareRun,
+  createRuntime,
+  createKmsKey,
+  fetchKmsPublicKey,
   exitCodeFor,
   resolveTrust,
+  kmsContext,
+  parseKmsKey,
+  publicKeyOfKms,
+  readKey,
   parseDigestArgument,
   signImages,
   signingFailure,
@@ -36,6 +44,7 @@ import {
   closableLogger,
   describeError,
   redact,
+  registerSecret,
   type Logger
 } from '../util/index.ts'
 import { parseArgs } from './args.ts'
@@ -166,6 +175,7 @@ async function cmdSign(
       http: runtime.http,
       logger,
       registryFor: runtime.registryFor,
+      env: io.env,
       ...(identity ? { identity } : {})
     }
   )
@@ -265,7 +275,12 @@ async function cmdVerify(
       imagesInputName: CLI_NAMING.name('images'),
       nameInput: CLI_NAMING.name
     },
-    { logger, registryFor: runtime.registryFor }
+    {
+      logger,
+      registryFor: runtime.registryFor,
+      http: runtime.http,
+      env: io.env
+    }
   )
   if (parsed.flags.output === 'json') {
     io.stdout(
@@ -280,7 +295,7 @@ async function cmdVerify(
           ? 'ignored-but-logged'
           : 'ignored-not-logged'
       io.stderr(
-        `\nVerification for ${i.reference} --\n${checksPerformed(!!inputs.options.publicKey, Object.keys(inputs.options.annotations).length > 0, tlog)}\n`
+        `\nVerification for ${i.reference} --\n${checksPerformed(!!(inputs.options.publicKey ?? inputs.options.kmsKey), Object.keys(inputs.options.annotations).length > 0, tlog)}\n`
       )
       io.stdout(
         `\n${JSON.stringify(i.candidates.filter(c => c.ok).map(c => c.claims))}\n`
@@ -327,6 +342,15 @@ async function cmdVerifyBlob(
   })
   logger.debug(`Trust: ${resolved.source}`)
   const trust = resolved.trust
+  const publicKey = inputs.options.kmsKey
+    ? await withRuntime(inputs, logger, io, http =>
+        publicKeyOfKms(inputs.options.kmsKey ?? '', {
+          logger,
+          http,
+          env: io.env
+        })
+      )
+    : inputs.options.publicKey
   const bundle = JSON.parse(await readFile(bundlePath, 'utf8')) as unknown
   const artifact = parseDigestArgument(subject) ?? {
     bytes: new Uint8Array(await readFile(subject))
@@ -338,9 +362,7 @@ async function cmdVerifyBlob(
       artifact,
       trust,
       policy: inputs.options.policy,
-      ...(inputs.options.publicKey
-        ? { publicKey: inputs.options.publicKey }
-        : {})
+      ...(publicKey ? { publicKey } : {})
     })
   } catch (e) {
     // The same verdict, and exit code, as an image whose signatures all fail.
@@ -432,8 +454,29 @@ async function cmdGenerateKeyPair(
   io: CliIo
 ): Promise<number> {
   const parsed = parseArgs(argv, specOf(COMMANDS['generate-key-pair']))
-  startRun(io, parsed.flags.verbose === 'true', state)
+  const run = startRun(io, parsed.flags.verbose === 'true', state)
   const prefix = parsed.flags['output-key-prefix'] ?? 'cosign'
+  const kmsFlag = parsed.flags.kms
+  if (kmsFlag !== undefined) {
+    const uri = parseKmsKey(kmsFlag, '--kms')
+    if (!uri)
+      throw new InputError(
+        'INPUT_INVALID_KEY',
+        `--kms must be a KMS key URI (hashivault://KEY, awskms:///alias/NAME, …), got ${JSON.stringify(kmsFlag)}`
+      )
+    const pub = `${prefix}.pub`
+    if (parsed.flags.force !== 'true' && (await exists(pub)))
+      throw new InputError(
+        'INPUT_FILE_EXISTS',
+        `${pub} exists; pass --force to overwrite it`
+      )
+    const pem = await withRuntime({}, run.logger, io, http =>
+      createKmsKey(uri, kmsContext(http, run.logger, io.env))
+    )
+    await writeFile(pub, pem)
+    io.stderr(`Public key written to ${pub}\n`)
+    return EXIT.OK
+  }
   const password = io.env.COSIGN_PASSWORD
   if (password === undefined) {
     throw new InputError(
@@ -443,11 +486,7 @@ async function cmdGenerateKeyPair(
   }
   if (parsed.flags.force !== 'true') {
     for (const f of [`${prefix}.key`, `${prefix}.pub`]) {
-      const exists = await access(f).then(
-        () => true,
-        () => false
-      )
-      if (exists)
+      if (await exists(f))
         throw new InputError(
           'INPUT_FILE_EXISTS',
           `${f} exists; pass --force to overwrite it`
@@ -460,6 +499,64 @@ async function cmdGenerateKeyPair(
   io.stderr(
     `Private key written to ${prefix}.key\nPublic key written to ${prefix}.pub\n`
   )
+  return EXIT.OK
+}
+
+const exists = (f: string): Promise<boolean> =>
+  access(f).then(
+    () => true,
+    () => false
+  )
+
+/** An HttpClient for a command that has no registry work (KMS calls),
+ * closed when `fn` settles. */
+async function withRuntime<T>(
+  inputs: { retryBudgetMs?: number },
+  logger: Logger,
+  io: CliIo,
+  fn: (http: HttpClient) => Promise<T>
+): Promise<T> {
+  const runtime = createRuntime({
+    userAgent: `sigil/${SIGIL_VERSION} (cli)`,
+    logger,
+    env: io.env,
+    ...(inputs.retryBudgetMs ? { retryBudgetMs: inputs.retryBudgetMs } : {})
+  })
+  try {
+    return await fn(runtime.http)
+  } finally {
+    await runtime.http.close()
+  }
+}
+
+async function cmdPublicKey(
+  argv: string[],
+  state: RunState,
+  io: CliIo
+): Promise<number> {
+  const parsed = parseArgs(argv, specOf(COMMANDS['public-key']))
+  const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
+  const keyRef = parsed.flags.key
+  if (!keyRef || parsed.positionals.length > 0)
+    throw new InputError(
+      'USAGE',
+      `usage: ${COMMANDS['public-key'].usage} (see sigil public-key --help)`
+    )
+  const uri = parseKmsKey(keyRef, '--key')
+  let pem: string
+  if (uri) {
+    pem = await withRuntime({}, logger, io, http =>
+      fetchKmsPublicKey(uri, kmsContext(http, logger, io.env))
+    )
+  } else {
+    const text = await readKey(keyRef, io.env, '--key')
+    registerSecret(text)
+    pem = parsePrivateKey(text, io.env.COSIGN_PASSWORD).publicKeyPem
+  }
+  if (parsed.flags.outfile) {
+    await writeFile(parsed.flags.outfile, pem)
+    io.stderr(`Public key written to ${parsed.flags.outfile}\n`)
+  } else io.stdout(pem)
   return EXIT.OK
 }
 
@@ -505,6 +602,7 @@ const RUNNERS: Record<
   tree: lazy('tree'),
   download: lazy('download'),
   'generate-key-pair': cmdGenerateKeyPair,
+  'public-key': cmdPublicKey,
   version: (argv, _state, io) => cmdVersion(argv, io)
 }
 

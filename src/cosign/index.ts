@@ -22,7 +22,9 @@ export {
   type SignatureFormat,
   type SignatureLocation
 } from './sign-image.ts'
+export { kmsContext, createKmsKey, fetchKmsPublicKey, isKmsUri } from './kms.ts'
 export {
+  publicKeyOfKms,
   verifyImages,
   verifyImageTarget,
   verificationFailure,

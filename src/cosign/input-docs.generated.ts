@@ -45,7 +45,7 @@ export const SIGN_INPUT_DOCS: Record<string, InputDoc> = {
     "default": "true"
   },
   "key": {
-    "description": "Sign with a key pair instead of keyless: a cosign.key path, the PEM text itself (e.g. from a secret) or env://VAR. Encrypted cosign keys, PKCS#8 and SEC1 PEM are accepted."
+    "description": "Sign with a key pair instead of keyless: a cosign.key path, the PEM text itself (e.g. from a secret) or env://VAR. Encrypted cosign keys, PKCS#8 and SEC1 PEM are accepted. Or a key held in a KMS: hashivault://KEY, awskms:///alias/NAME (or key id / ARN), gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K, azurekms://VAULT.vault.azure.net/KEY (see README, Key pairs)."
   },
   "key-password": {
     "description": "Password of an encrypted key (COSIGN_PASSWORD is used when this is empty)."
@@ -133,7 +133,7 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "Required git ref in the certificate, e.g. refs/heads/main."
   },
   "key": {
-    "description": "Verify against a public key instead of a certificate identity: a cosign.pub path, PEM text or env://VAR. Cannot be combined with the certificate inputs."
+    "description": "Verify against a public key instead of a certificate identity: a cosign.pub path, PEM text, env://VAR, or a KMS key URI (hashivault://, awskms://, gcpkms://, azurekms://) whose public key is fetched. Cannot be combined with the certificate inputs."
   },
   "trusted-root": {
     "description": "Path to a trusted_root.json (then no TUF). Default: the public-good trusted root from its TUF repository (cached for a day); when the mirror is unreachable, the cached or embedded root with a warning that says how old it is."

@@ -4,7 +4,9 @@
 // module validates them all before any network call.
 import { readFile } from 'node:fs/promises'
 import type { VerificationPolicy } from '../sigstore/index.ts'
+import { isKmsUri, parseKmsUri } from '../kms/index.ts'
 import {
+  AppError,
   InputError,
   registerCredential,
   registerSecret,
@@ -285,9 +287,45 @@ function parseRepository(
   return v
 }
 
+/** KMS providers this version signs and verifies with. */
+export const SUPPORTED_KMS = [
+  'hashivault',
+  'awskms',
+  'gcpkms',
+  'azurekms'
+] as const
+
 /**
- * Key material: PEM text, `env://VAR`, or a file path (cosign --key semantics
- * minus KMS URIs, which we do not support and say so).
+ * A KMS key URI (cosign's hashivault://, awskms://, …), validated before any
+ * network call; undefined when `value` is not a KMS URI.
+ */
+export function parseKmsKey(value: string, what: string): string | undefined {
+  if (!isKmsUri(value)) return undefined
+  let ref
+  try {
+    ref = parseKmsUri(value)
+  } catch (e) {
+    if (!(e instanceof AppError)) throw e
+    throw new InputError('INPUT_INVALID_KEY', `${what}: ${e.message}`, {
+      cause: e
+    })
+  }
+  if (!(SUPPORTED_KMS as readonly string[]).includes(ref.provider)) {
+    throw new InputError(
+      'INPUT_KEY_UNSUPPORTED',
+      `${what}: ${ref.provider}:// keys are not supported yet; Sigil signs with ${SUPPORTED_KMS.map(p => `${p}://`).join(' and ')} keys`,
+      {
+        remedy:
+          'Use a hashivault:// or awskms:// key, a key file (cosign.key), or keyless signing.'
+      }
+    )
+  }
+  return value
+}
+
+/**
+ * Key material: PEM text, `env://VAR`, or a file path (cosign --key
+ * semantics; KMS URIs are parsed by parseKmsKey first).
  */
 export async function readKey(
   value: string,
@@ -308,7 +346,7 @@ export async function readKey(
   if (/^[a-z0-9]+:\/\//.test(value)) {
     throw new InputError(
       'INPUT_KEY_UNSUPPORTED',
-      `${what}: KMS and other URI keys (${value.split('://')[0]}://) are not supported; use a key file, PEM text or env://VAR`
+      `${what}: ${value.split('://')[0]}:// keys are not supported; use a key file, PEM text, env://VAR or a ${SUPPORTED_KMS.map(p => `${p}://`).join(' / ')} key`
     )
   }
   try {
@@ -387,14 +425,15 @@ export async function toSignInputs(
   const images = parseList(val(raw, 'images') ?? '')
   const keyRef = val(raw, 'key')
   let key: SignImagesOptions['key']
-  if (keyRef) {
+  const kms = keyRef ? parseKmsKey(keyRef, naming.name('key')) : undefined
+  if (kms) {
+    key = { kms }
+  } else if (keyRef) {
     const password = raw['key-password'] ?? env.COSIGN_PASSWORD
     registerSecret(password)
-    key = {
-      pem: await readKey(keyRef, env, naming.name('key')),
-      ...(password !== undefined ? { password } : {})
-    }
-    registerSecret(key.pem)
+    const pem = await readKey(keyRef, env, naming.name('key'))
+    registerSecret(pem)
+    key = { pem, ...(password !== undefined ? { password } : {}) }
   }
   const identityToken = val(raw, 'identity-token')
   if (identityToken && key) {
@@ -670,7 +709,9 @@ export async function toVerifyInputs(
   const images = parseList(val(raw, 'images') ?? '')
   const registryHost = credentialsHost(raw, images, signatureRepository)
   const trustedRootPath = val(raw, 'trusted-root')
-  const publicKey = keyRef ? await readKey(keyRef, env, n('key')) : undefined
+  const kmsKey = keyRef ? parseKmsKey(keyRef, n('key')) : undefined
+  const publicKey =
+    keyRef && !kmsKey ? await readKey(keyRef, env, n('key')) : undefined
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
@@ -681,6 +722,7 @@ export async function toVerifyInputs(
       concurrency: parseConcurrency(raw, naming),
       policy,
       ...(publicKey ? { publicKey } : {}),
+      ...(kmsKey ? { kmsKey } : {}),
       annotations: parseAnnotations(raw, naming),
       ...(signatureRepository ? { signatureRepository } : {}),
       ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})

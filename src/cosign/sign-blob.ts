@@ -38,7 +38,8 @@ export interface SignBlobsOptions {
    * conformance client's --in-toto); `blobs` is then unused. */
   statement?: Uint8Array
   tlogUpload: boolean
-  key?: { pem: string; password?: string }
+  /** A cosign key pair, or a key held in a KMS (its URI). */
+  key?: { pem: string; password?: string } | { kms: string }
   fulcioUrl: string
   rekorUrl: string
   timestampServerUrl?: string
@@ -51,6 +52,8 @@ export interface SignBlobsDeps {
   logger: Logger
   identity?: IdentityProvider
   now?: () => Date
+  /** Where KMS providers read credentials (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface SignedBlob {
@@ -136,6 +139,7 @@ export async function signBlobs(
     trust: trustReady,
     http: deps.http,
     ...(deps.identity ? { identity: deps.identity } : {}),
+    ...(deps.env ? { env: deps.env } : {}),
     logger: deps.logger,
     now,
     nothing: NOTHING_WRITTEN

@@ -81,8 +81,9 @@ export interface SignImagesOptions {
   dockerMediaTypes?: boolean
   /** Upload to Rekor (cosign `--tlog-upload`, default true). */
   tlogUpload: boolean
-  /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password. */
-  key?: { pem: string; password?: string }
+  /** Key-pair mode: a cosign.key / PKCS#8 / SEC1 PEM and its password, or
+   * a key held in a KMS (cosign's hashivault:// / awskms:// URIs). */
+  key?: { pem: string; password?: string } | { kms: string }
   fulcioUrl: string
   rekorUrl: string
   timestampServerUrl?: string
@@ -118,6 +119,8 @@ export interface SignImagesDeps {
   /** Required for keyless signing. */
   identity?: IdentityProvider
   now?: () => Date
+  /** Where KMS providers read credentials (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface SignatureLocation {
@@ -271,6 +274,7 @@ async function signImagesNow(
       trust: trustReady,
       http: deps.http,
       ...(deps.identity ? { identity: deps.identity } : {}),
+      ...(deps.env ? { env: deps.env } : {}),
       logger,
       now,
       beforeCertificate: pushAllowed
@@ -548,7 +552,7 @@ async function prepareLegacy(
     digest,
     options.annotations
   )
-  const signature = signer.key.sign(payload)
+  const signature = await signer.sign(payload)
   const annotations: Record<string, string> = {
     [ANNOTATION_SIGNATURE]: toBase64(signature)
   }

@@ -8,6 +8,7 @@ import {
   type SigningKey
 } from '../crypto/index.ts'
 import type { HttpClient } from '../http/index.ts'
+import { createKmsSigner, type KmsContext } from '../kms/index.ts'
 import {
   FulcioClient,
   challengeClaim,
@@ -40,7 +41,10 @@ export interface KeylessIdentity {
 }
 
 export interface RunSigner {
-  key: SigningKey
+  /** The signing key's public half and algorithm (a local key or a KMS key). */
+  key: Pick<SigningKey, 'algorithm' | 'hash' | 'publicKeySpki' | 'publicKeyPem'>
+  /** Signs `data` (hashing it with `key.hash`): local, or a KMS call. */
+  sign(data: Uint8Array): Promise<Uint8Array>
   /** PEM put in Rekor entries: the leaf certificate, or the public key. */
   verifierPem: string
   /** Keyless only. */
@@ -65,8 +69,24 @@ export async function createKeyPairSigner(
   const key = parsePrivateKey(pem, password)
   return {
     key,
+    sign: data => Promise.resolve().then(() => key.sign(data)),
     verifierPem: key.publicKeyPem,
     keyHint: toBase64(sha256(key.publicKeySpki))
+  }
+}
+
+/** A key held in a KMS (cosign --key hashivault://… / awskms://…): its
+ * public key is fetched once, every signature is a KMS call. */
+export async function createKmsRunSigner(
+  uri: string,
+  ctx: KmsContext
+): Promise<RunSigner> {
+  const signer = await createKmsSigner(uri, ctx)
+  return {
+    key: signer,
+    sign: data => signer.sign(data),
+    verifierPem: signer.publicKeyPem,
+    keyHint: toBase64(sha256(signer.publicKeySpki))
   }
 }
 
@@ -158,6 +178,7 @@ export async function createKeylessSigner(
   return {
     ...(typeof visibility === 'string' ? { visibility } : {}),
     key,
+    sign: data => Promise.resolve().then(() => key.sign(data)),
     verifierPem: leafPem,
     certificate: {
       leafPem,

@@ -28,9 +28,11 @@ import {
 } from '../util/index.ts'
 import { buildEnvelope, preAuthEncoding, type DsseEnvelope } from './dsse.ts'
 import { SignError } from './errors.ts'
+import { kmsContext } from './kms.ts'
 import {
   createKeyPairSigner,
   createKeylessSigner,
+  createKmsRunSigner,
   type RunSigner
 } from './signer.ts'
 
@@ -68,7 +70,10 @@ export function step<T>(
 }
 
 export interface ObtainSignerOptions {
-  key?: { pem: string; password?: string }
+  /** A cosign key pair, or a key held in a KMS (its URI). */
+  key?: { pem: string; password?: string } | { kms: string }
+  /** Where KMS providers read credentials (default process.env). */
+  env?: NodeJS.ProcessEnv
   fulcioUrl: string
   trust: TrustMaterial | Promise<TrustMaterial>
   http: HttpClient
@@ -81,6 +86,14 @@ export interface ObtainSignerOptions {
 
 /** The run's one signer: the key pair, or an ephemeral key and ONE certificate. */
 export async function obtainSigner(o: ObtainSignerOptions): Promise<RunSigner> {
+  if (o.key && 'kms' in o.key) {
+    const s = await createKmsRunSigner(
+      o.key.kms,
+      kmsContext(o.http, o.logger, o.env)
+    )
+    o.logger.info(`signing with the KMS key ${o.key.kms}`)
+    return s
+  }
   if (o.key) {
     const s = await createKeyPairSigner(o.key.pem, o.key.password)
     o.logger.info('signing with the given key pair')
@@ -221,7 +234,7 @@ export async function signDsse(
   services: SigningServices,
   subject: string
 ): Promise<SignedDsse> {
-  const signature = signer.key.sign(
+  const signature = await signer.sign(
     preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
   )
   const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
@@ -274,7 +287,7 @@ export async function signMessage(
   services: SigningServices,
   subject: string
 ): Promise<SignedMessage> {
-  const signature = signer.key.sign(bytes)
+  const signature = await signer.sign(bytes)
   const hash = signer.key.hash
   const d = digest(hash, bytes)
   const [entry, ts] = await Promise.all([

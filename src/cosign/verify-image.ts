@@ -2,6 +2,8 @@
 // both places cosign stores them (bundle referrers and the legacy `.sig`
 // tag), verify each candidate against the trusted root and the policy with
 // the pure verifier, and report why each one was accepted or rejected.
+import type { HttpClient } from '../http/index.ts'
+import { fetchKmsPublicKey } from '../kms/index.ts'
 import type { RegistryClient } from '../oci/index.ts'
 import {
   PolicyError,
@@ -20,6 +22,7 @@ import {
   type Logger
 } from '../util/index.ts'
 import { NoMatchingSignaturesError, NoSignaturesError } from './errors.ts'
+import { kmsContext } from './kms.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
 import {
   parseInTotoStatement,
@@ -44,6 +47,8 @@ export interface VerifyImagesOptions {
   policy: VerificationPolicy
   /** Key-based verification: a PEM public key (cosign.pub). */
   publicKey?: string
+  /** Key-based verification with the public key of a KMS key (its URI). */
+  kmsKey?: string
   /** cosign `-a key=value`: must be present in the signed payload. */
   annotations: Record<string, string>
   /** `registry/repository` where signatures live (COSIGN_REPOSITORY). */
@@ -70,6 +75,10 @@ export interface VerifyImagesOptions {
 export interface VerifyImagesDeps {
   logger: Logger
   registryFor: (registry: string) => RegistryClient
+  /** Needed with `kmsKey`: the KMS is asked for the public key. */
+  http?: HttpClient
+  /** Where KMS providers read credentials (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface CandidateReport {
@@ -171,6 +180,20 @@ export function requireSignerPolicy(
   )
 }
 
+/** The public key of a KMS key (cosign verify --key awskms://…). */
+export async function publicKeyOfKms(
+  uri: string,
+  deps: { logger: Logger; http?: HttpClient; env?: NodeJS.ProcessEnv }
+): Promise<string> {
+  if (!deps.http) throw new TypeError('a KMS key needs an HttpClient')
+  const pem = await fetchKmsPublicKey(
+    uri,
+    kmsContext(deps.http, deps.logger, deps.env)
+  )
+  deps.logger.info(`verifying with the public key of ${uri}`)
+  return pem
+}
+
 /** Said once per run when the transparency log requirement is off. */
 export const IGNORE_TLOG_WARNING =
   'insecure-ignore-tlog is set: a signature without a transparency log entry is accepted on the key alone. ' +
@@ -178,10 +201,16 @@ export const IGNORE_TLOG_WARNING =
   'a log entry that is present is still verified.'
 
 export async function verifyImages(
-  options: VerifyImagesOptions,
+  rawOptions: VerifyImagesOptions,
   deps: VerifyImagesDeps
 ): Promise<VerifyResult> {
   const { logger } = deps
+  const options = rawOptions.kmsKey
+    ? {
+        ...rawOptions,
+        publicKey: await publicKeyOfKms(rawOptions.kmsKey, deps)
+      }
+    : rawOptions
   requireSignerPolicy(options.policy, options.publicKey)
   if (options.insecureIgnoreTlog) logger.warn(IGNORE_TLOG_WARNING)
   const targets = await resolveTargets(

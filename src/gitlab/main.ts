@@ -260,6 +260,7 @@ async function sign(
       http: runtime.http,
       logger: log,
       registryFor: runtime.registryFor,
+      env,
       ...(identity ? { identity } : {})
     }
   )
@@ -395,7 +396,7 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
       imagesInputName: GITLAB_NAMING.name('images'),
       nameInput: GITLAB_NAMING.name
     },
-    { logger: log, registryFor: runtime.registryFor }
+    { logger: log, registryFor: runtime.registryFor, http: runtime.http, env }
   )
   const identities = new Set(
     result.images.flatMap(i =>

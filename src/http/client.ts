@@ -199,8 +199,11 @@ export class HttpClient {
           this.#logger.debug(`HTTP ${method} ${shown}: incomplete response`)
         }
         // A body that stays wrong is the server's answer, not an accident.
+        const transient =
+          isRetryableStatus(res.status) ||
+          (res.status >= 300 && req.transient?.(res) === true)
         if (
-          (!damaged && !isRetryableStatus(res.status)) ||
+          (!damaged && !transient) ||
           (damaged && damagedAnswers >= MAX_DAMAGED_ANSWERS) ||
           attempt >= maxAttempts
         )

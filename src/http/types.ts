@@ -17,6 +17,9 @@ export interface HttpRequest {
    * does not parse) is retried like a 5xx, within the budget, up to three
    * times (then it is returned: the caller reports it). */
   complete?: (res: HttpResponse) => boolean
+  /** A non-2xx answer for which this says true is retried like a 429,
+   * within the budget (e.g. AWS's ThrottlingException, sent as HTTP 400). */
+  transient?: (res: HttpResponse) => boolean
   /** Per-attempt timeout; defaults to the client's. */
   timeoutMs?: number
   /** Refuse bodies larger than this (default 64 MiB). */

@@ -57,9 +57,27 @@ test('sign inputs: defaults, validation before any network call', async () => {
   await assert.rejects(toSignInputs({ key: 'env://NOPE' }, {}), {
     code: 'INPUT_KEY_UNAVAILABLE'
   })
+  // KMS URIs are parsed before any network call (cosign's grammar).
   await assert.rejects(toSignInputs({ key: 'awskms://x' }, {}), {
+    code: 'INPUT_INVALID_KEY'
+  })
+  await assert.rejects(toSignInputs({ key: 'hashivault://a/b' }, {}), {
+    code: 'INPUT_INVALID_KEY'
+  })
+  await assert.rejects(toSignInputs({ key: 'foo://bar' }, {}), {
     code: 'INPUT_KEY_UNSUPPORTED'
   })
+  const vault = await toSignInputs({ key: 'hashivault://release' }, {})
+  assert.deepEqual(vault.options.key, { kms: 'hashivault://release' })
+  const aws = await toSignInputs({ key: 'awskms:///alias/release' }, {})
+  assert.deepEqual(aws.options.key, { kms: 'awskms:///alias/release' })
+  await assert.rejects(
+    toSignInputs(
+      { key: 'hashivault://release', 'identity-token': 'x.y.z' },
+      {}
+    ),
+    { code: 'INPUT_CONFLICT' }
+  )
   const repo = await toSignInputs({}, { COSIGN_REPOSITORY: 'reg.io/sigs' })
   assert.equal(repo.options.signatureRepository, 'reg.io/sigs')
 })
