@@ -681,3 +681,37 @@ test('toSignedEntity holds its own line on bundles that did not come through par
       /exactly one signature/
     )
 })
+
+test('an entry with neither proof nor promise proves nothing, whatever the options', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  const entry = toSignedEntity(parseBundle(bundle)).tlogEntries[0]!
+  assert.equal(
+    code(() =>
+      verifyTlogEntry(
+        {
+          ...entry,
+          signedEntryTimestamp: undefined,
+          inclusionProof: undefined
+        },
+        trustWith([log])
+      )
+    ),
+    'TLOG_INCLUSION_PROOF_MISSING'
+  )
+})
+
+test('a private key given as the verification key is refused (PUBLIC_KEY_INVALID)', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  assert.equal(
+    code(() =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        {
+          trust: trustWith([log]),
+          publicKey: signer.privateKey
+        }
+      )
+    ),
+    'PUBLIC_KEY_INVALID'
+  )
+})
