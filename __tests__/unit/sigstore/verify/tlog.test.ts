@@ -715,3 +715,19 @@ test('a private key given as the verification key is refused (PUBLIC_KEY_INVALID
     'PUBLIC_KEY_INVALID'
   )
 })
+
+test('an identity policy cannot be met by a key-based signature (POLICY_IDENTITY_REQUIRED)', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  assert.throws(
+    () =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        {
+          trust: trustWith([log]),
+          publicKey: signer.pem,
+          policy: { identity: { exact: 'https://github.com/o/r' } }
+        }
+      ),
+    { name: 'PolicyError', code: 'POLICY_IDENTITY_REQUIRED' }
+  )
+})
