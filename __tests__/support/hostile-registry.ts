@@ -1,7 +1,9 @@
 // A loopback proxy in front of a real registry that misbehaves on purpose:
 // it lies in manifest Content-Types (HEAD and GET), swaps manifest bodies
 // (bytes that do not match the digest asked for), redirects to another host,
-// and echoes the Authorization header it received in an error body. Every
+// echoes the Authorization header it received in an error body, answers with
+// huge bodies (with or without a Content-Length) and trickles bodies one byte
+// at a time. Every
 // behaviour is off until a test sets it in `behaviour`, and can be changed
 // between requests. Everything else is proxied unchanged (the registry builds
 // its Location URLs from the Host header, which the proxy passes through).
@@ -25,6 +27,12 @@ export interface HostileBehaviour {
    * the raw value, the credential alone, and its base64 decoded when Basic.
    */
   echoAuthorization?: { path: RegExp; status: number }
+  /** GETs whose path matches get 200 and `bytes` bytes, streamed in 64 KiB
+   * chunks (chunked encoding unless `contentLength`). */
+  hugeBody?: { path: RegExp; bytes: number; contentLength?: boolean }
+  /** GETs whose path matches get 200 and then one byte every `everyMs`,
+   * without end (until the client gives up). */
+  trickle?: { path: RegExp; everyMs: number }
 }
 
 export interface HostileRegistry {
@@ -77,6 +85,39 @@ export async function startHostileRegistry(
             ]
           })
         )
+      return
+    }
+    if (req.method === 'GET' && b.hugeBody?.path.test(path)) {
+      const { bytes, contentLength } = b.hugeBody
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        ...(contentLength ? { 'content-length': String(bytes) } : {})
+      })
+      const chunk = Buffer.alloc(64 * 1024, 0x20)
+      let sent = 0
+      const pump = (): void => {
+        while (sent < bytes && !res.destroyed) {
+          const n = Math.min(chunk.length, bytes - sent)
+          sent += n
+          if (!res.write(chunk.subarray(0, n))) {
+            res.once('drain', pump)
+            return
+          }
+        }
+        if (!res.destroyed) res.end()
+      }
+      res.on('error', () => {})
+      pump()
+      return
+    }
+    if (req.method === 'GET' && b.trickle?.path.test(path)) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      res.on('error', () => {})
+      const timer = setInterval(() => {
+        if (res.destroyed) clearInterval(timer)
+        else res.write(' ')
+      }, b.trickle.everyMs)
+      res.on('close', () => clearInterval(timer))
       return
     }
     if (b.redirect?.path.test(path)) {

@@ -681,3 +681,53 @@ test('toSignedEntity holds its own line on bundles that did not come through par
       /exactly one signature/
     )
 })
+
+test('an entry with neither proof nor promise proves nothing, whatever the options', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  const entry = toSignedEntity(parseBundle(bundle)).tlogEntries[0]!
+  assert.equal(
+    code(() =>
+      verifyTlogEntry(
+        {
+          ...entry,
+          signedEntryTimestamp: undefined,
+          inclusionProof: undefined
+        },
+        trustWith([log])
+      )
+    ),
+    'TLOG_INCLUSION_PROOF_MISSING'
+  )
+})
+
+test('a private key given as the verification key is refused (PUBLIC_KEY_INVALID)', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  assert.equal(
+    code(() =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        {
+          trust: trustWith([log]),
+          publicKey: signer.privateKey
+        }
+      )
+    ),
+    'PUBLIC_KEY_INVALID'
+  )
+})
+
+test('an identity policy cannot be met by a key-based signature (POLICY_IDENTITY_REQUIRED)', () => {
+  const { bundle } = keyBundle(log, signer, artifact)
+  assert.throws(
+    () =>
+      verifySignedEntity(
+        toSignedEntity(parseBundle(bundle), { bytes: artifact }),
+        {
+          trust: trustWith([log]),
+          publicKey: signer.pem,
+          policy: { identity: { exact: 'https://github.com/o/r' } }
+        }
+      ),
+    { name: 'PolicyError', code: 'POLICY_IDENTITY_REQUIRED' }
+  )
+})
