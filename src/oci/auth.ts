@@ -198,7 +198,12 @@ export class Authenticator {
 
   /** Learns from a 401: adopts its challenge and forgets tokens that failed.
    * True when another try can help (a fresh bearer token, or a new scheme). */
-  async unauthorized(res: HttpResponse, scopes: string[]): Promise<boolean> {
+  async unauthorized(
+    res: HttpResponse,
+    scopes: string[],
+    /** The refused request carried a bearer token (it expired or was revoked). */
+    sentBearer = false
+  ): Promise<boolean> {
     const next = pickChallenge(parseChallenges(res.headers['www-authenticate']))
     if (!next) return false
     const previous = await this.#challenge
@@ -208,7 +213,9 @@ export class Authenticator {
     const creds = await this.credentials()
     if (creds && 'token' in creds) return false
     if (next.scheme !== previous?.scheme) return true
-    return next.scheme === 'bearer' && hadTokens
+    // A concurrent request may already have dropped the token this one
+    // sent: what the request carried decides, not the cache.
+    return next.scheme === 'bearer' && (hadTokens || sentBearer)
   }
 
   async #ping(): Promise<Challenge | undefined> {

@@ -819,7 +819,11 @@ export class RegistryClient {
       if (
         res.status === 401 &&
         attempt < 3 &&
-        (await this.#auth.unauthorized(res, scopes))
+        (await this.#auth.unauthorized(
+          res,
+          scopes,
+          /^bearer /i.test(headers.authorization ?? '')
+        ))
       )
         continue
       return res

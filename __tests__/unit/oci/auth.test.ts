@@ -255,6 +255,43 @@ describe('bearer token flow', () => {
     agent.assertNoPendingInterceptors()
   })
 
+  test('401 for a token that concurrent requests shared: every one of them re-challenges', async () => {
+    const { agent, client } = setup({ username: 'u', password: 'p' })
+    const reg = agent.get(REG)
+    const auth = agent.get(AUTH)
+    reg
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', { headers: bearer() })
+    auth
+      .intercept({ path: p => p.startsWith('/token?'), method: 'GET' })
+      .reply(200, { token: 'old' })
+    auth
+      .intercept({ path: p => p.startsWith('/token?'), method: 'GET' })
+      .reply(200, { token: 'new' })
+      .persist()
+    for (const tag of ['v1', 'v2', 'v3'])
+      reg
+        .intercept({
+          path: `/v2/org/app/manifests/${tag}`,
+          method: 'GET',
+          headers: { authorization: 'Bearer old' }
+        })
+        .reply(401, '', {
+          headers: bearer(`${AUTH}/token`, ',error="invalid_token"')
+        })
+    for (const tag of ['v1', 'v2', 'v3'])
+      reg
+        .intercept({
+          path: `/v2/org/app/manifests/${tag}`,
+          method: 'GET',
+          headers: { authorization: 'Bearer new' }
+        })
+        .reply(200, MANIFEST, { headers: manifestOk })
+    // The three requests hold the same token; the first 401 drops it from
+    // the cache before the others' 401s are read.
+    await Promise.all(['v1', 'v2', 'v3'].map(t => client.resolve('org/app', t)))
+  })
+
   test('a refused token request is REGISTRY_UNAUTHORIZED without the password', async () => {
     const { agent, client } = setup({
       username: 'u',
