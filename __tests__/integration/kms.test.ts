@@ -4,7 +4,7 @@
 // (keyed) and openssl check what was written, independently of our code.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
 import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
@@ -187,6 +187,88 @@ describe('hashivault:// through the CLI', () => {
       assert.equal(v.code, 0, `${key}: ${v.stderr}`)
       assert.match(v.stderr, /verified against the specified public key/)
     }
+  })
+
+  test('verify --policy: a ClusterImagePolicy key.kms authority takes its public key from Vault', async () => {
+    vault.createKey('policy-key')
+    vault.createKey('policy-other')
+    const token = vault.addToken({
+      'transit/keys/policy-key': ['read'],
+      'transit/sign/policy-key/*': ['update'],
+      'transit/keys/policy-other': ['read']
+    })
+    const img = await freshImage(w)
+    const sign = await execNode(
+      CLI,
+      [
+        'sign',
+        '--key',
+        'hashivault://policy-key',
+        '--rekor-url',
+        w.stack.rekorUrl,
+        '--trusted-root',
+        w.stack.trustedRootPath,
+        ...reg(),
+        img.ref
+      ],
+      { env: env({ VAULT_TOKEN: token }) }
+    )
+    assert.equal(sign.code, 0, sign.stderr)
+    const policy = (key: string): string => {
+      const f = join(w.tmp, `kms-policy-${key}.yaml`)
+      writeFileSync(
+        f,
+        `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: release-kms
+spec:
+  images:
+  - glob: "${w.registry.host}/**"
+  authorities:
+  - name: vault
+    key:
+      kms: hashivault://${key}
+    ctlog:
+      url: ${w.stack.rekorUrl}
+`
+      )
+      return f
+    }
+    const verify = (key: string, vaultToken: string) =>
+      execNode(
+        CLI,
+        [
+          'verify',
+          '--policy',
+          policy(key),
+          '--trusted-root',
+          w.stack.trustedRootPath,
+          '-o',
+          'json',
+          ...reg(),
+          img.ref
+        ],
+        { env: env({ VAULT_TOKEN: vaultToken }) }
+      )
+    const ok = await verify('policy-key', token)
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.ok(!ok.stderr.includes(token), 'the Vault token is never printed')
+
+    const other = await verify('policy-other', token)
+    assert.equal(other.code, 12, other.stderr)
+
+    const noRead = vault.addToken({ 'transit/sign/policy-key/*': ['update'] })
+    const denied = await verify('policy-key', noRead)
+    assert.equal(denied.code, 12, denied.stderr)
+    const json = JSON.parse(denied.stdout) as {
+      images: {
+        policies: { authorities: { code?: string; reason?: string }[] }[]
+      }[]
+    }
+    const a = json.images[0]!.policies[0]!.authorities[0]!
+    assert.match(a.code ?? '', /^KMS_/)
+    assert.match(a.reason ?? '', /transit\/keys\/policy-key/)
   })
 
   test('a token without the sign capability: nothing written, the error names the Vault policy path', async () => {

@@ -155,7 +155,12 @@ export async function runVerifyAction(): Promise<void> {
       const verdict = await policy.verifyWithPolicies(
         { ...inputs, policy: inputs.policy },
         trust,
-        { logger: actionsLogger, registryFor: runtime.registryFor },
+        {
+          logger: actionsLogger,
+          registryFor: runtime.registryFor,
+          http: runtime.http,
+          env: process.env
+        },
         ACTION_NAMING
       )
       core.setOutput(

@@ -256,7 +256,12 @@ async function cmdVerify(
     const verdict = await policy.verifyWithPolicies(
       { ...inputs, policy: inputs.policy },
       trust,
-      { logger, registryFor: runtime.registryFor },
+      {
+        logger,
+        registryFor: runtime.registryFor,
+        http: runtime.http,
+        env: io.env
+      },
       CLI_NAMING
     )
     io.stdout(

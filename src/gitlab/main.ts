@@ -318,7 +318,12 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
     const verdict = await policy.verifyWithPolicies(
       { ...inputs, policy: inputs.policy },
       trust,
-      { logger: log, registryFor: runtime.registryFor },
+      {
+        logger: log,
+        registryFor: runtime.registryFor,
+        http: runtime.http,
+        env
+      },
       GITLAB_NAMING
     )
     log.info(policy.renderPolicyResult(verdict).trimEnd())

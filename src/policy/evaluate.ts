@@ -5,6 +5,7 @@
 // `mode: warn` policy reports without failing; an image no policy matches
 // follows no-match (deny, allow or warn).
 import {
+  publicKeyOfKms,
   resolveTargets,
   signatureLocator,
   verifyImageTarget,
@@ -15,7 +16,7 @@ import {
   type VerifyImagesOptions
 } from '../cosign/index.ts'
 import type { TrustMaterial, VerificationPolicy } from '../sigstore/index.ts'
-import { mapLimit, type AppError } from '../util/index.ts'
+import { AppError, mapLimit } from '../util/index.ts'
 import type {
   AttestationRef,
   Authority,
@@ -181,6 +182,19 @@ function trustRootOf(
 }
 
 /** The verification options one authority stands for, or why it cannot be honoured. */
+/** Public keys of key.kms authorities: one KMS request per key and run. */
+const kmsKeys = new WeakMap<object, Map<string, Promise<string>>>()
+function kmsPublicKey(uri: string, deps: PolicyVerifyDeps): Promise<string> {
+  let keys = kmsKeys.get(deps)
+  if (!keys) kmsKeys.set(deps, (keys = new Map()))
+  let key = keys.get(uri)
+  if (!key) {
+    key = publicKeyOfKms(uri, deps)
+    keys.set(uri, key)
+  }
+  return key
+}
+
 function planAuthority(
   a: Authority,
   target: ImageTarget,
@@ -247,17 +261,14 @@ function planAuthority(
         'POLICY_UNSUPPORTED_FIELD',
         `key.secretRef names Kubernetes Secret "${a.key.secretRef.name ?? ''}", which does not exist in CI; inline the public key as key.data (kubectl get secret ${a.key.secretRef.name ?? 'NAME'} -o jsonpath='{.data.cosign\\.pub}' | base64 -d)`
       )
-    if (a.key.kms)
-      throw new PlanError(
-        'POLICY_UNSUPPORTED_FIELD',
-        `key.kms (${a.key.kms.split('://')[0]}://) is not supported: sigil has no KMS client; export the public key (cosign public-key --key ${a.key.kms}) and give it as key.data`
-      )
     if (a.key.hashAlgorithm && a.key.hashAlgorithm !== 'sha256')
       throw new PlanError(
         'POLICY_UNSUPPORTED_FIELD',
         `key.hashAlgorithm ${a.key.hashAlgorithm} is not supported: sigil verifies key signatures made over SHA-256 (cosign's default)`
       )
-    options.publicKey = a.key.data ?? ''
+    // key.kms: the public key is fetched from the KMS when evaluated.
+    if (a.key.kms) options.kmsKey = a.key.kms
+    else options.publicKey = a.key.data ?? ''
     // policy-controller: no ctlog → the log is not consulted at all.
     if (!a.ctlog) options.insecureIgnoreTlog = true
   }
@@ -336,6 +347,22 @@ async function evaluateAuthority(
   } catch (e) {
     if (e instanceof PlanError) return fail(a, type, e.code, e.message)
     throw e
+  }
+  if (plan.options.kmsKey) {
+    const uri = plan.options.kmsKey
+    try {
+      const publicKey = await kmsPublicKey(uri, deps)
+      const { kmsKey: _resolved, ...rest } = plan.options
+      plan = { ...plan, options: { ...rest, publicKey } }
+    } catch (e) {
+      const err = e instanceof AppError ? e : undefined
+      return fail(
+        a,
+        type,
+        err?.code ?? 'KMS_PUBLIC_KEY_FAILED',
+        `key.kms ${uri}: ${e instanceof Error ? e.message : String(e)}${err?.remedy ? ` (${err.remedy})` : ''}`
+      )
+    }
   }
   if (a.attestations.length > 0) {
     return evaluateAttestations(a, type, target, plan, o, deps)
