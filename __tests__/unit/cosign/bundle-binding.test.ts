@@ -179,3 +179,25 @@ test('verify-blob: a DSSE bundle binds the blob only through its statement subje
     )
   }
 })
+
+test('verify-blob-attestation: a valid message-signature bundle is not an attestation (BUNDLE_NOT_DSSE)', async () => {
+  const { verifyBlobAttestation } =
+    await import('../../../src/cosign/verify-blob.ts')
+  const blob = Buffer.from('release.tar.gz contents')
+  const { bundle } = keyBundle(log, signer, blob)
+  await assert.rejects(
+    verifyBlobAttestation({
+      trust,
+      policy: {},
+      publicKey: signer.pem,
+      bundle,
+      artifact: { bytes: blob }
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof VerificationError, String(e))
+      assert.equal(e.code, 'BUNDLE_NOT_DSSE')
+      assert.match(e.message, /verify it with verify-blob/)
+      return true
+    }
+  )
+})
