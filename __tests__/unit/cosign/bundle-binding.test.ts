@@ -4,16 +4,13 @@
 // at all; for a blob, a DSSE statement must name the blob's digest.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, sign } from 'node:crypto'
-import { toBase64 } from '../../../src/util/index.ts'
-import {
-  VerificationError,
-  preAuthEncoding
-} from '../../../src/sigstore/verify/index.ts'
+import { createHash } from 'node:crypto'
+import { VerificationError } from '../../../src/sigstore/verify/index.ts'
 import { verifyBundleCandidate } from '../../../src/cosign/verify-image.ts'
 import type { BlobArtifact } from '../../../src/cosign/verify-blob.ts'
 import { buildSignStatement } from '../../../src/cosign/payload.ts'
 import {
+  dsseKeyBundle,
   FakeLog,
   keyBundle,
   newSigner,
@@ -28,42 +25,8 @@ const otherDigest = `sha256:${'ef'.repeat(32)}`
 const type = 'application/vnd.in-toto+json'
 
 /** A key-based DSSE bundle (dsse 0.0.1 entry) over `statement`. */
-function dsseBundle(statement: Uint8Array): Record<string, unknown> {
-  const sig = sign(
-    'sha256',
-    preAuthEncoding(type, statement),
-    signer.privateKey
-  )
-  const body = Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'dsse',
-      spec: {
-        envelopeHash: { algorithm: 'sha256', value: '00' },
-        payloadHash: {
-          algorithm: 'sha256',
-          value: createHash('sha256').update(statement).digest('hex')
-        },
-        signatures: [
-          {
-            signature: toBase64(sig),
-            verifier: toBase64(Buffer.from(signer.pem))
-          }
-        ]
-      }
-    })
-  )
-  const entry = log.add(body, { kind: 'dsse', version: '0.0.1' })
-  return {
-    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    verificationMaterial: { publicKey: {}, tlogEntries: [entry] },
-    dsseEnvelope: {
-      payload: toBase64(statement),
-      payloadType: type,
-      signatures: [{ sig: toBase64(sig) }]
-    }
-  }
-}
+const dsseBundle = (statement: Uint8Array): Record<string, unknown> =>
+  dsseKeyBundle(log, signer, type, statement)
 
 const target = (d: string) => ({
   descriptor: {

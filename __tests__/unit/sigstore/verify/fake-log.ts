@@ -8,6 +8,7 @@ import {
   type KeyObject
 } from 'node:crypto'
 import { toBase64, toHex, toPem } from '../../../../src/util/index.ts'
+import { preAuthEncoding } from '../../../../src/sigstore/verify/index.ts'
 import {
   parseTrustedRoot,
   type TrustMaterial
@@ -229,6 +230,54 @@ export function keyBundle(
         messageDigest: { algorithm: 'SHA2_256', digest: toBase64(digest) },
         signature: toBase64(signature)
       }
+    }
+  }
+}
+
+/**
+ * A v0.3 key-based DSSE bundle over `statement`, whose dsse 0.0.1 entry in
+ * `log` carries exactly its payload hash and signature (the verifier named
+ * is always `signer`'s key; `signingKey` signs, to forge a mismatch).
+ */
+export function dsseKeyBundle(
+  log: FakeLog,
+  signer: Signer,
+  payloadType: string,
+  statement: Uint8Array,
+  signingKey: KeyObject = signer.privateKey
+): Record<string, unknown> {
+  const sig = sign(
+    'sha256',
+    preAuthEncoding(payloadType, statement),
+    signingKey
+  )
+  const body = Buffer.from(
+    JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: '00' },
+        payloadHash: {
+          algorithm: 'sha256',
+          value: createHash('sha256').update(statement).digest('hex')
+        },
+        signatures: [
+          {
+            signature: toBase64(sig),
+            verifier: toBase64(Buffer.from(signer.pem))
+          }
+        ]
+      }
+    })
+  )
+  const entry = log.add(body, { kind: 'dsse', version: '0.0.1' })
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { publicKey: {}, tlogEntries: [entry] },
+    dsseEnvelope: {
+      payload: toBase64(statement),
+      payloadType,
+      signatures: [{ sig: toBase64(sig) }]
     }
   }
 }

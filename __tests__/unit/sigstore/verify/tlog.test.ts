@@ -12,6 +12,7 @@ import {
   verifyTlogEntry
 } from '../../../../src/sigstore/verify/index.ts'
 import {
+  dsseKeyBundle,
   FakeLog,
   keyBundle,
   newSigner,
@@ -447,42 +448,12 @@ test('a key-based bundle without a key fails CERTIFICATE_MISSING', () => {
 })
 
 /** A key-based DSSE bundle whose dsse entry logs exactly what it carries. */
-function dsseBundle(
+const dsseBundle = (
   type: string,
   statement: Buffer,
   signingKey = signer.privateKey
-) {
-  const sig = sign('sha256', preAuthEncoding(type, statement), signingKey)
-  const body = Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'dsse',
-      spec: {
-        envelopeHash: { algorithm: 'sha256', value: '00' },
-        payloadHash: {
-          algorithm: 'sha256',
-          value: createHash('sha256').update(statement).digest('hex')
-        },
-        signatures: [
-          {
-            signature: toBase64(sig),
-            verifier: toBase64(Buffer.from(signer.pem))
-          }
-        ]
-      }
-    })
-  )
-  const entry = log.add(body, { kind: 'dsse', version: '0.0.1' })
-  return {
-    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    verificationMaterial: { publicKey: {}, tlogEntries: [entry] },
-    dsseEnvelope: {
-      payload: toBase64(statement),
-      payloadType: type,
-      signatures: [{ sig: toBase64(sig) }]
-    }
-  }
-}
+): Record<string, unknown> =>
+  dsseKeyBundle(log, signer, type, statement, signingKey)
 
 const inTotoFor = (bytes: Uint8Array): Buffer =>
   Buffer.from(
