@@ -17,6 +17,7 @@
 //    report the write; when the budget runs out first, it fails and says why.
 //
 // Knows nothing of what the items are: TagMergeSpec does.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sleep, type Logger, nullLogger } from '../util/index.ts'
 import { RegistryError } from './errors.ts'
 import type { ManifestResult, RegistryClient } from './registry.ts'
@@ -52,6 +53,32 @@ export interface TagMergeOptions {
   logger?: Logger
   random?: () => number
   wait?: (ms: number) => Promise<void>
+  /** The longest time (ms) this process was kept from running since its
+   * first merge began: how long a writer on this machine can be frozen
+   * between its read and its write. Default: measured (eventLoopStalls). */
+  stalls?: () => number
+  /** Default Date.now. */
+  clock?: () => number
+}
+
+/** Sampling period of the stall monitor. */
+const STALL_RESOLUTION_MS = 10
+let stallMonitor: ReturnType<typeof monitorEventLoopDelay> | undefined
+
+/**
+ * The longest event-loop stall (ms) since the first call: a starved machine
+ * (CPU quota, more runnable processes than cores) freezes every process on
+ * it, racing writers included, for about as long as it freezes ours. The
+ * monitor samples every 10 ms on an unreferenced timer (it never keeps the
+ * process alive).
+ */
+export function eventLoopStalls(): number {
+  if (!stallMonitor) {
+    stallMonitor = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS })
+    stallMonitor.enable()
+    return 0
+  }
+  return Math.max(0, stallMonitor.max / 1e6 - STALL_RESOLUTION_MS)
 }
 
 export interface TagMergeResult {
@@ -88,6 +115,9 @@ export async function mergeIntoTag<T>(
   const logger = options.logger ?? nullLogger
   const random = options.random ?? Math.random
   const wait = options.wait ?? sleep
+  const stalls = options.stalls ?? eventLoopStalls
+  const clock = options.clock ?? Date.now
+  stalls() // starts measuring
   const where = `${client.registry}/${spec.repository}:${spec.tag}`
   const noun = spec.noun ?? 'item'
   const stands =
@@ -118,26 +148,30 @@ export async function mergeIntoTag<T>(
   // there), not earlier, busier phases.
   const trips: number[] = []
   const timed = async <R>(op: Promise<R>): Promise<R> => {
-    const started = Date.now()
+    const started = clock()
     const r = await op
-    trips.push(Date.now() - started)
+    trips.push(clock() - started)
     return r
   }
   // Every wait follows at least one timed read.
   const rtt = (): number => Math.max(0, ...trips.slice(-2))
   const staleMs = (): number => Math.max(10, rtt() / 2)
+  // A racer frozen between its read and its PUT lands that much later: the
+  // stalls seen here (twice, for a racer frozen longer than we were) are
+  // added. On a machine with cores to spare they are a few ms.
   const settleMs = (): number => {
     const base = staleMs() + rtt() / 2
+    const frozen = 2 * stalls()
     return Math.round(
       foreignChanges > 0
-        ? Math.max(50, 5 * base) * (1 + random() * 0.5)
-        : base * (1.2 + random() * 0.5)
+        ? (Math.max(50, 5 * base) + frozen) * (1 + random() * 0.5)
+        : (base + frozen) * (1.2 + random() * 0.5)
     )
   }
   const read = async (): Promise<Observed> => {
     reads++
     const found = await timed(client.findManifest(spec.repository, spec.tag))
-    return { found, at: Date.now() }
+    return { found, at: clock() }
   }
   const fail = (why: string): RegistryError =>
     new RegistryError(
@@ -151,7 +185,7 @@ export async function mergeIntoTag<T>(
 
   let now = await read()
   for (;;) {
-    if (Date.now() > options.deadline) {
+    if (clock() > options.deadline) {
       throw fail(
         now.found === undefined && seenPresent
           ? `the tag was not visible for ${invisibleReads} reads after it was written`
@@ -220,7 +254,7 @@ export async function mergeIntoTag<T>(
       )
     }
     const { bytes, mediaType } = await spec.build(merged, now.found)
-    if (Date.now() - now.at > staleMs()) {
+    if (clock() - now.at > staleMs()) {
       // Building took a while (uploads): check nobody wrote meanwhile.
       reads++
       const digest = await client.headManifest(spec.repository, spec.tag)
@@ -231,7 +265,7 @@ export async function mergeIntoTag<T>(
         now = await read()
         continue
       }
-      now = { found: now.found, at: Date.now() }
+      now = { found: now.found, at: clock() }
     }
     try {
       const put = await timed(
@@ -260,7 +294,7 @@ export async function mergeIntoTag<T>(
     }
     const settle = settleMs()
     logger.debug(
-      `${where} written; reading it again in ${settle} ms (round trip ${rtt()} ms)`
+      `${where} written; reading it again in ${settle} ms (round trip ${rtt()} ms, longest stall ${Math.round(stalls())} ms)`
     )
     await wait(settle)
     now = await read()
