@@ -2,6 +2,7 @@
 // the `node@24` devDependency puts first on the PATH of npm scripts.
 // usage: node scripts/test.mjs [unit|integration|<file or glob>...]
 import { spawnSync } from 'node:child_process'
+import { globSync } from 'node:fs'
 import { ensureReady } from './bootstrap.mjs'
 
 ensureReady()
@@ -19,15 +20,34 @@ const globs =
           ? [`__tests__/${a}/**/*.test.ts`]
           : [a]
       )
-const r = spawnSync(
-  process.execPath,
-  [
-    '--test',
-    '--test-concurrency=3',
-    '--test-timeout=120000',
-    '--disable-warning=ExperimentalWarning',
-    ...globs
-  ],
-  { stdio: 'inherit' }
-)
-process.exit(r.status ?? 1)
+// Files that start many processes at once (16 concurrent signers) run on
+// their own, after the rest: they test our write protocol against each
+// other, not against unrelated suites competing for this machine's cores.
+const ALONE = new Set(['__tests__/integration/durability.test.ts'])
+
+const files = [...new Set(globs.flatMap(g => globSync(g)))].sort()
+const together = files.filter(f => !ALONE.has(f))
+const alone = files.filter(f => ALONE.has(f))
+
+const run = (list, concurrency) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        [
+          '--test',
+          `--test-concurrency=${concurrency}`,
+          '--test-timeout=120000',
+          '--disable-warning=ExperimentalWarning',
+          ...list
+        ],
+        { stdio: 'inherit' }
+      ).status ?? 1)
+
+if (files.length === 0) {
+  console.error(`no test files match ${globs.join(' ')}`)
+  process.exit(1)
+}
+const first = run(together, 3)
+const second = run(alone, 1)
+process.exit(first || second)
