@@ -287,7 +287,7 @@ spec:
       ],
       { env: env({ VAULT_TOKEN: token }) }
     )
-    assert.equal(r.code, 1, r.stderr)
+    assert.equal(r.code, 7, r.stderr)
     assert.match(r.stderr, /KMS_PERMISSION_DENIED/)
     assert.match(r.stderr, /path "transit\/sign\/readonly\/\*"/)
     assert.equal(await readSigManifest(w, img.repo, img.digest), undefined)
@@ -323,7 +323,7 @@ spec:
       ],
       { env: env() }
     )
-    assert.equal(none.code, 1)
+    assert.equal(none.code, 7)
     assert.match(none.stderr, /KMS_CREDENTIALS_MISSING/)
     assert.match(none.stderr, /VAULT_AUTH_ROLE/)
   })
@@ -474,7 +474,7 @@ describe('awskms:// through the CLI and the action', () => {
       ],
       { env: env(awsEnv(readOnly)) }
     )
-    assert.equal(denied.code, 1, denied.stderr)
+    assert.equal(denied.code, 7, denied.stderr)
     assert.match(denied.stderr, /KMS_PERMISSION_DENIED/)
     assert.match(denied.stderr, /"kms:Sign"/)
     assert.equal(await readSigManifest(w, other.repo, other.digest), undefined)
