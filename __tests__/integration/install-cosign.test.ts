@@ -12,13 +12,24 @@ import { createHash } from 'node:crypto'
 import {
   existsSync,
   mkdtempSync,
+  rmSync,
   readFileSync,
   statSync,
   writeFileSync
 } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { stringify } from 'yaml'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
+import {
+  GITLAB_ENTRY_COMMAND,
+  jobLog,
+  makeComponentRepo,
+  parseDotenv,
+  readArtifact,
+  requireBuiltEntry,
+  runGitlabCiLocal
+} from '../support/gitlab-ci-local.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { startReleaseHost, type ReleaseHost } from '../support/release-host.ts'
 import { runAction } from '../support/run-action.ts'
@@ -327,5 +338,67 @@ describe('install action (install/action.yml)', () => {
       /^\[INSTALL_COSIGN_SIGNER_MISMATCH\]/
     )
     assert.deepEqual(stranger.paths, [])
+  })
+})
+
+describe('GitLab component (templates/install-cosign.yml) through gitlab-ci-local', () => {
+  test('installs for later jobs: dotenv report, the binary as artifact, a job that needs it runs it from PATH', async () => {
+    requireBuiltEntry()
+    const ci = stringify({
+      include: [
+        {
+          component:
+            '$CI_SERVER_FQDN/$CI_PROJECT_PATH/install-cosign@$CI_COMMIT_SHA',
+          inputs: {
+            image: 'node:24',
+            command: GITLAB_ENTRY_COMMAND,
+            'cosign-release': 'v3.0.6',
+            'release-base-url': host.baseUrl,
+            'trusted-root': w.stack.trustedRootPath,
+            'certificate-identity': GITHUB_SAN,
+            'certificate-oidc-issuer': GITHUB_ISSUER
+          }
+        }
+      ],
+      stages: ['build', 'test'],
+      'use-cosign': {
+        stage: 'test',
+        needs: ['sigil-install-cosign'],
+        script: [
+          // gitlab-ci-local's CI_PROJECT_DIR is a virtual /builds path; the
+          // job runs in the project directory, as on GitLab.
+          'export PATH="$PWD/$SIGIL_COSIGN_DIR:$PATH"',
+          'echo "installed=$SIGIL_COSIGN_VERSION sha=$SIGIL_COSIGN_SHA256"',
+          'cosign'
+        ]
+      }
+    })
+    const repo = makeComponentRepo(ci)
+    try {
+      const r = await runGitlabCiLocal(repo, ['--shell-isolation'])
+      assert.equal(r.exitCode, 0, r.output)
+      const log = jobLog(r, 'sigil-install-cosign')
+      assert.match(log, /Verified cosign v3\.0\.6: signed by/)
+      const env = parseDotenv(
+        readArtifact(repo, 'sigil-install-cosign', 'sigil.env')
+      )
+      assert.equal(env.SIGIL_COSIGN_VERSION, 'v3.0.6')
+      assert.equal(env.SIGIL_COSIGN_DIR, '.sigil/cosign')
+      assert.equal(env.SIGIL_COSIGN_SHA256, sha256(good.binary))
+      assert.deepEqual(
+        Buffer.from(
+          readArtifact(repo, 'sigil-install-cosign', '.sigil/cosign/cosign')
+        ),
+        good.binary
+      )
+      const use = jobLog(r, 'use-cosign')
+      assert.ok(
+        use.includes(`installed=v3.0.6 sha=${sha256(good.binary)}`),
+        r.output
+      )
+      assert.ok(use.includes('cosign v3.0.6 (test build)'), r.output)
+    } finally {
+      rmSync(repo.dir, { recursive: true, force: true })
+    }
   })
 })
