@@ -82,7 +82,7 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
   {
     exit: EXIT.NO_MATCHING_SIGNATURES,
     meaning:
-      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-attestation: none is valid or of the predicate type asked for; verify-blob[-attestation]: the bundle is not; install-cosign: the download does not match its bundle, is not signed by the release signer, or not by its checksums; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
+      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-attestation: none is valid or of the predicate type asked for; verify-blob[-attestation]: the bundle is not; install-cosign: the download does not match its bundle, is not signed by the release signer, or disagrees with the release checksums; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
     errors: [
       'NO_MATCHING_SIGNATURES',
       'NO_MATCHING_ATTESTATIONS',
