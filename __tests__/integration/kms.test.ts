@@ -717,3 +717,78 @@ describe('azurekms:// through the CLI', () => {
     }
   })
 })
+
+describe('azurekms:// through the GitHub action', () => {
+  test("the sign action exchanges the job's OIDC token (audience api://AzureADTokenExchange); the verify action reads the public key from Key Vault", async () => {
+    const kv = await startAzureKeyVault({ jwks: jwks() })
+    try {
+      kv.createKey('action')
+      const app = kv.addApp({})
+      const azEnv = {
+        AZURE_CLIENT_ID: app.clientId,
+        AZURE_TENANT_ID: app.tenantId,
+        AZURE_AUTHORITY_HOST: kv.url,
+        SSL_CERT_FILE: kv.caFile
+      }
+      const uri = `azurekms://${kv.host}/action`
+      const img = await freshImage(w)
+      const registryInputs = {
+        'registry-username': w.registry.username ?? '',
+        'registry-password': w.registry.password ?? ''
+      }
+      // No AZURE_FEDERATED_TOKEN_FILE: on GitHub the job token is used.
+      const r = await runAction(root, {
+        inputs: {
+          images: img.ref,
+          key: uri,
+          format: 'both',
+          'rekor-url': w.stack.rekorUrl,
+          'trusted-root': w.stack.trustedRootPath,
+          ...registryInputs
+        },
+        env: {
+          ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+          ...azEnv
+        }
+      })
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+      assert.equal(oidc.lastAudience, 'api://AzureADTokenExchange')
+      const jobToken = oidc.tokens[oidc.tokens.length - 1] ?? ''
+      assert.ok(!r.stdout.replace(/^::add-mask::.*$/gm, '').includes(jobToken))
+      const pub = kv.publicKeyPem('action')
+      assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
+        'bundle',
+        'legacy'
+      ])
+      const pubPath = join(w.tmp, 'azure-action.pub')
+      writeFileSync(pubPath, pub)
+      const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+      assert.ok(
+        opensslVerify(
+          pubPath,
+          await w.client.getBlob(img.repo, layer.digest),
+          fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+          w.tmp
+        )
+      )
+      const v = await runAction(join(root, 'verify'), {
+        inputs: {
+          images: img.ref,
+          key: uri,
+          'trusted-root': w.stack.trustedRootPath,
+          ...registryInputs
+        },
+        env: {
+          ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+          ...azEnv
+        }
+      })
+      assert.equal(v.exitCode, 0, v.stdout + v.stderr)
+      assert.equal(v.outputs.verified, img.digest)
+    } finally {
+      await kv.stop()
+    }
+  })
+})
