@@ -7,8 +7,20 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
+import {
+  GITLAB_ENTRY_COMMAND,
+  jobLog,
+  makeComponentRepo,
+  requireBuiltEntry,
+  runGitlabCiLocal
+} from '../support/gitlab-ci-local.ts'
 import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
-import { jwks, startGitHubOidc, type GitHubOidc } from '../support/oidc.ts'
+import {
+  jwks,
+  makeGitLabIdToken,
+  startGitHubOidc,
+  type GitHubOidc
+} from '../support/oidc.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { runAction } from '../support/run-action.ts'
 import { REGION, startAwsKms, type AwsEmulator } from '../support/aws-kms.ts'
@@ -789,6 +801,68 @@ describe('azurekms:// through the GitHub action', () => {
       assert.equal(v.outputs.verified, img.digest)
     } finally {
       await kv.stop()
+    }
+  })
+})
+
+describe('hashivault:// through the GitLab component (gitlab-ci-local)', () => {
+  test('the sign job logs in to Vault with VAULT_ID_TOKEN (id_tokens); the verify job reads the public key from Vault', async () => {
+    requireBuiltEntry()
+    const { stringify } = await import('yaml')
+    const { rmSync } = await import('node:fs')
+    vault.createKey('gitlab')
+    vault.addRole('gitlab-signer', {
+      boundAudiences: ['vault'],
+      boundClaims: { project_path: 'group/project' },
+      policy: signerPolicy('gitlab')
+    })
+    const img = await freshImage(w)
+    const component = (name: string, inputs: object): object => ({
+      component: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/${name}@$CI_COMMIT_SHA`,
+      inputs: {
+        image: 'node:24',
+        command: GITLAB_ENTRY_COMMAND,
+        images: img.ref,
+        key: 'hashivault://gitlab',
+        'trusted-root': w.stack.trustedRootPath,
+        'registry-username': w.registry.username ?? '',
+        ...inputs
+      }
+    })
+    const ci = stringify({
+      include: [
+        component('sign', {
+          stage: 'sign',
+          format: 'both',
+          'rekor-url': w.stack.rekorUrl
+        }),
+        component('verify', { stage: 'verify' })
+      ],
+      stages: ['sign', 'verify']
+    })
+    const repo = makeComponentRepo(ci)
+    const idToken = makeGitLabIdToken({ aud: 'vault' })
+    try {
+      const r = await runGitlabCiLocal(repo, ['--shell-isolation'], {
+        variables: {
+          SIGIL_REGISTRY_PASSWORD: w.registry.password ?? '',
+          VAULT_ADDR: vault.url,
+          VAULT_AUTH_ROLE: 'gitlab-signer',
+          // What GitLab puts in the job for id_tokens: VAULT_ID_TOKEN: aud: vault
+          VAULT_ID_TOKEN: idToken
+        }
+      })
+      assert.equal(r.exitCode, 0, r.output)
+      assert.match(jobLog(r, 'sigil-verify'), /verified/)
+      assert.ok(!r.output.includes(idToken), 'the id token is never printed')
+      assert.deepEqual(
+        (
+          await oracleKeyed(img.repo, img.digest, vault.publicKeyPem('gitlab'))
+        ).sort(),
+        ['bundle', 'legacy']
+      )
+    } finally {
+      rmSync(repo.dir, { recursive: true, force: true })
     }
   })
 })
