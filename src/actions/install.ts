@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fail, readRawInputs } from './common.ts'
 import {
   DEFAULT_COSIGN_VERSION,
+  DEFAULT_INSTALL_BUDGET_S,
   INSTALL_INPUT_DOCS,
   InputError,
   createRuntime,
@@ -31,7 +32,7 @@ export async function runInstallAction(): Promise<void> {
     const version = parseCosignVersion(
       raw['cosign-release'] || DEFAULT_COSIGN_VERSION
     )
-    const budget = Number(raw['retry-budget'] || '120')
+    const budget = Number(raw['retry-budget'] || DEFAULT_INSTALL_BUDGET_S)
     if (!(budget > 0)) {
       throw new InputError(
         'INPUT_RETRY_BUDGET',

@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   DEFAULT_COSIGN_VERSION,
+  DEFAULT_INSTALL_BUDGET_S,
   EXIT,
   createRuntime,
   installCosign,
@@ -42,8 +43,8 @@ export async function cmdInstallCosign(
   const version = parseCosignVersion(
     f['cosign-release'] || DEFAULT_COSIGN_VERSION
   )
-  const budget = f['retry-budget'] ? Number(f['retry-budget']) : undefined
-  if (budget !== undefined && !(budget > 0)) {
+  const budget = Number(f['retry-budget'] || DEFAULT_INSTALL_BUDGET_S)
+  if (!(budget > 0)) {
     throw new InputError(
       'INPUT_RETRY_BUDGET',
       `--retry-budget must be a positive number of seconds (got ${JSON.stringify(f['retry-budget'])})`
@@ -55,7 +56,7 @@ export async function cmdInstallCosign(
     userAgent,
     logger,
     env: io.env,
-    ...(budget ? { retryBudgetMs: budget * 1000 } : {})
+    retryBudgetMs: budget * 1000
   })
   try {
     const installed = await installCosign({

@@ -223,7 +223,7 @@ export const INSTALL_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "Path to the initial root.json of tuf-mirror, its trust anchor (cosign initialize --root; or TUF_ROOT_JSON). Default: the public-good root embedded at build time."
   },
   "retry-budget": {
-    "description": "Seconds each download may keep retrying (network errors, 408, 429, 5xx) before the step fails.",
-    "default": "120"
+    "description": "Seconds each download may take, retries included (network errors, 408, 429, 5xx), before the step fails; the binary is 100-150 MB, so raise it on slow links.",
+    "default": "300"
   }
 }

@@ -44,6 +44,9 @@ export const DEFAULT_COSIGN_VERSION = 'v3.0.6'
 /** The first release with a Sigstore bundle per binary. */
 export const FIRST_BUNDLED_COSIGN = 'v3.0.1'
 export const COSIGN_CHECKSUMS_FILE = 'cosign_checksums.txt'
+/** Default time for each download, retries included (retry-budget): the
+ * binary is 100-150 MB. */
+export const DEFAULT_INSTALL_BUDGET_S = 300
 /** cosign binaries are ~100-150 MB. */
 const MAX_BINARY_BYTES = 512 * 1024 * 1024
 

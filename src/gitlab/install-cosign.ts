@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import {
   DEFAULT_COSIGN_VERSION,
+  DEFAULT_INSTALL_BUDGET_S,
   INSTALL_INPUT_DOCS,
   createRuntime,
   installCosign,
@@ -32,7 +33,7 @@ export async function installCosignJob(
   const version = parseCosignVersion(
     raw['cosign-release'] || DEFAULT_COSIGN_VERSION
   )
-  const budget = Number(raw['retry-budget'] || '120')
+  const budget = Number(raw['retry-budget'] || DEFAULT_INSTALL_BUDGET_S)
   if (!(budget > 0)) {
     throw new InputError(
       'INPUT_RETRY_BUDGET',
