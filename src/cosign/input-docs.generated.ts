@@ -200,7 +200,7 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
 
 export const INSTALL_INPUT_DOCS: Record<string, InputDoc> = {
   "cosign-release": {
-    "description": "cosign release to install (a tag, v3.0.1 or later: the first releases with a Sigstore bundle per binary). Cached per runner, version and architecture with the tool cache.",
+    "description": "cosign release to install (a tag, v3.0.1 or later: the first releases with a Sigstore bundle per binary).",
     "default": "v3.0.6"
   },
   "release-base-url": {
