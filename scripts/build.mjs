@@ -58,6 +58,7 @@ writeFileSync(join(dist, 'package.json'), '{\n  "type": "module"\n}\n')
 const entries = {
   sign: { fn: 'runSignAction' },
   verify: { fn: 'runVerifyAction' },
+  install: { fn: 'runInstallAction' },
   cli: { fn: 'runCli', shebang: true },
   conformance: { fn: 'runConformance', shebang: true },
   gitlab: { fn: 'runGitlab', shebang: true }

@@ -1,5 +1,5 @@
 // Prints (or, with --write, updates in README.md) the input/output tables of
-// action.yml and verify/action.yml between the <!-- sign-inputs --> style
+// action.yml, verify/action.yml and install/action.yml between the <!-- sign-inputs --> style
 // markers. A unit test fails when README.md and the action files disagree.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -18,7 +18,8 @@ export function tables() {
   const out = {}
   for (const [name, file] of [
     ['sign', 'action.yml'],
-    ['verify', 'verify/action.yml']
+    ['verify', 'verify/action.yml'],
+    ['install', 'install/action.yml']
   ]) {
     const meta = parse(readFileSync(join(root, file), 'utf8'))
     const inputs = Object.entries(meta.inputs ?? {}).map(

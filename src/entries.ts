@@ -13,6 +13,11 @@ export async function runVerifyAction(): Promise<void> {
   await run()
 }
 
+export async function runInstallAction(): Promise<void> {
+  const { runInstallAction: run } = await import('./actions/install.ts')
+  await run()
+}
+
 export async function runCli(): Promise<void> {
   const { runCli: run } = await import('./cli/main.ts')
   await run()

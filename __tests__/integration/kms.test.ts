@@ -7,8 +7,20 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execNode } from '../support/exec.ts'
+import {
+  GITLAB_ENTRY_COMMAND,
+  jobLog,
+  makeComponentRepo,
+  requireBuiltEntry,
+  runGitlabCiLocal
+} from '../support/gitlab-ci-local.ts'
 import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
-import { jwks, startGitHubOidc, type GitHubOidc } from '../support/oidc.ts'
+import {
+  jwks,
+  makeGitLabIdToken,
+  startGitHubOidc,
+  type GitHubOidc
+} from '../support/oidc.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import { runAction } from '../support/run-action.ts'
 import { REGION, startAwsKms, type AwsEmulator } from '../support/aws-kms.ts'
@@ -287,7 +299,7 @@ spec:
       ],
       { env: env({ VAULT_TOKEN: token }) }
     )
-    assert.equal(r.code, 1, r.stderr)
+    assert.equal(r.code, 7, r.stderr)
     assert.match(r.stderr, /KMS_PERMISSION_DENIED/)
     assert.match(r.stderr, /path "transit\/sign\/readonly\/\*"/)
     assert.equal(await readSigManifest(w, img.repo, img.digest), undefined)
@@ -323,7 +335,7 @@ spec:
       ],
       { env: env() }
     )
-    assert.equal(none.code, 1)
+    assert.equal(none.code, 7)
     assert.match(none.stderr, /KMS_CREDENTIALS_MISSING/)
     assert.match(none.stderr, /VAULT_AUTH_ROLE/)
   })
@@ -474,7 +486,7 @@ describe('awskms:// through the CLI and the action', () => {
       ],
       { env: env(awsEnv(readOnly)) }
     )
-    assert.equal(denied.code, 1, denied.stderr)
+    assert.equal(denied.code, 7, denied.stderr)
     assert.match(denied.stderr, /KMS_PERMISSION_DENIED/)
     assert.match(denied.stderr, /"kms:Sign"/)
     assert.equal(await readSigManifest(w, other.repo, other.digest), undefined)
@@ -714,6 +726,143 @@ describe('azurekms:// through the CLI', () => {
       assert.equal(v.code, 0, v.stderr)
     } finally {
       await kv.stop()
+    }
+  })
+})
+
+describe('azurekms:// through the GitHub action', () => {
+  test("the sign action exchanges the job's OIDC token (audience api://AzureADTokenExchange); the verify action reads the public key from Key Vault", async () => {
+    const kv = await startAzureKeyVault({ jwks: jwks() })
+    try {
+      kv.createKey('action')
+      const app = kv.addApp({})
+      const azEnv = {
+        AZURE_CLIENT_ID: app.clientId,
+        AZURE_TENANT_ID: app.tenantId,
+        AZURE_AUTHORITY_HOST: kv.url,
+        SSL_CERT_FILE: kv.caFile
+      }
+      const uri = `azurekms://${kv.host}/action`
+      const img = await freshImage(w)
+      const registryInputs = {
+        'registry-username': w.registry.username ?? '',
+        'registry-password': w.registry.password ?? ''
+      }
+      // No AZURE_FEDERATED_TOKEN_FILE: on GitHub the job token is used.
+      const r = await runAction(root, {
+        inputs: {
+          images: img.ref,
+          key: uri,
+          format: 'both',
+          'rekor-url': w.stack.rekorUrl,
+          'trusted-root': w.stack.trustedRootPath,
+          ...registryInputs
+        },
+        env: {
+          ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+          ...azEnv
+        }
+      })
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+      assert.equal(oidc.lastAudience, 'api://AzureADTokenExchange')
+      const jobToken = oidc.tokens[oidc.tokens.length - 1] ?? ''
+      assert.ok(!r.stdout.replace(/^::add-mask::.*$/gm, '').includes(jobToken))
+      const pub = kv.publicKeyPem('action')
+      assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
+        'bundle',
+        'legacy'
+      ])
+      const pubPath = join(w.tmp, 'azure-action.pub')
+      writeFileSync(pubPath, pub)
+      const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+      assert.ok(
+        opensslVerify(
+          pubPath,
+          await w.client.getBlob(img.repo, layer.digest),
+          fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+          w.tmp
+        )
+      )
+      const v = await runAction(join(root, 'verify'), {
+        inputs: {
+          images: img.ref,
+          key: uri,
+          'trusted-root': w.stack.trustedRootPath,
+          ...registryInputs
+        },
+        env: {
+          ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+          ...azEnv
+        }
+      })
+      assert.equal(v.exitCode, 0, v.stdout + v.stderr)
+      assert.equal(v.outputs.verified, img.digest)
+    } finally {
+      await kv.stop()
+    }
+  })
+})
+
+describe('hashivault:// through the GitLab component (gitlab-ci-local)', () => {
+  test('the sign job logs in to Vault with VAULT_ID_TOKEN (id_tokens); the verify job reads the public key from Vault', async () => {
+    requireBuiltEntry()
+    const { stringify } = await import('yaml')
+    const { rmSync } = await import('node:fs')
+    vault.createKey('gitlab')
+    vault.addRole('gitlab-signer', {
+      boundAudiences: ['vault'],
+      boundClaims: { project_path: 'group/project' },
+      policy: signerPolicy('gitlab')
+    })
+    const img = await freshImage(w)
+    const component = (name: string, inputs: object): object => ({
+      component: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/${name}@$CI_COMMIT_SHA`,
+      inputs: {
+        image: 'node:24',
+        command: GITLAB_ENTRY_COMMAND,
+        images: img.ref,
+        key: 'hashivault://gitlab',
+        'trusted-root': w.stack.trustedRootPath,
+        'registry-username': w.registry.username ?? '',
+        ...inputs
+      }
+    })
+    const ci = stringify({
+      include: [
+        component('sign', {
+          stage: 'sign',
+          format: 'both',
+          'rekor-url': w.stack.rekorUrl
+        }),
+        component('verify', { stage: 'verify' })
+      ],
+      stages: ['sign', 'verify']
+    })
+    const repo = makeComponentRepo(ci)
+    const idToken = makeGitLabIdToken({ aud: 'vault' })
+    try {
+      const r = await runGitlabCiLocal(repo, ['--shell-isolation'], {
+        variables: {
+          SIGIL_REGISTRY_PASSWORD: w.registry.password ?? '',
+          VAULT_ADDR: vault.url,
+          VAULT_AUTH_ROLE: 'gitlab-signer',
+          // What GitLab puts in the job for id_tokens: VAULT_ID_TOKEN: aud: vault
+          VAULT_ID_TOKEN: idToken
+        }
+      })
+      assert.equal(r.exitCode, 0, r.output)
+      assert.match(jobLog(r, 'sigil-verify'), /verified/)
+      assert.ok(!r.output.includes(idToken), 'the id token is never printed')
+      assert.deepEqual(
+        (
+          await oracleKeyed(img.repo, img.digest, vault.publicKeyPem('gitlab'))
+        ).sort(),
+        ['bundle', 'legacy']
+      )
+    } finally {
+      rmSync(repo.dir, { recursive: true, force: true })
     }
   })
 })

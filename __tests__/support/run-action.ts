@@ -20,6 +20,8 @@ export interface ActionRun {
   exitCode: number
   outputs: Record<string, string>
   summary: string
+  /** Directories added to PATH for later steps (GITHUB_PATH). */
+  paths: string[]
   stdout: string
   stderr: string
   commands: { command: string; props?: string; message: string }[]
@@ -110,11 +112,15 @@ export async function runAction(
   })
   const outputs = parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8'))
   const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
+  const paths = readFileSync(files.GITHUB_PATH, 'utf8')
+    .split(/\r?\n/)
+    .filter(Boolean)
   rmSync(tmp, { recursive: true, force: true })
   return {
     exitCode: r.status,
     outputs,
     summary,
+    paths,
     stdout: r.stdout,
     stderr: r.stderr,
     // Messages as the runner shows them: it undoes @actions/core's escaping

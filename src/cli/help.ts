@@ -10,6 +10,7 @@ import {
   SIGN_INPUT_DOCS,
   VERIFY_INPUTS,
   VERIFY_INPUT_DOCS,
+  INSTALL_INPUT_DOCS,
   type InputDoc,
   type InputNaming
 } from '../cosign/index.ts'
@@ -65,7 +66,9 @@ const VALUE: Record<string, string> = {
   'certificate-oidc-issuer': 'URL',
   'certificate-identity-regexp': 'REGEXP',
   'certificate-oidc-issuer-regexp': 'REGEXP',
-  'output-key-prefix': 'PREFIX'
+  'output-key-prefix': 'PREFIX',
+  'cosign-release': 'VERSION',
+  'install-dir': 'DIR'
 }
 
 // Environment variables the CLI reads for a flag's value.
@@ -431,6 +434,24 @@ export const COMMANDS = {
       'Environment: COSIGN_PASSWORD, the password of an encrypted key file; the KMS provider variables (README, "Key pairs").'
     ]
   },
+  'install-cosign': {
+    usage:
+      'sigil install-cosign [--cosign-release VERSION] [--install-dir DIR] [flags]',
+    summary:
+      "Download a cosign release binary for this OS and architecture, verify its Sigstore bundle against cosign's release signer and its SHA-256 against the release checksums, and install it as DIR/cosign; nothing unverified is run. The installed path is printed on stdout. A second run finds the verified binary in DIR and downloads nothing.",
+    flags: {
+      ...inputFlags(Object.keys(INSTALL_INPUT_DOCS), INSTALL_INPUT_DOCS),
+      'install-dir': {
+        kind: 'string',
+        value: 'DIR',
+        description:
+          'Where cosign is installed (created); put it on PATH for later commands.',
+        default: '~/.sigil/cosign/VERSION'
+      },
+      output: OUTPUT,
+      ...COMMON
+    }
+  },
   version: {
     usage: 'sigil version',
     summary: 'Print the version.',
@@ -607,6 +628,10 @@ export function renderMainHelp(): string {
       'write cosign.key and cosign.pub (password from COSIGN_PASSWORD)'
     ],
     ['public-key', 'print the public key of a key file or KMS key'],
+    [
+      'install-cosign',
+      'install a cosign release, verified before it is written'
+    ],
     ['version', 'print the version']
   ]
   return [

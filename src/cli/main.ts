@@ -608,6 +608,10 @@ const RUNNERS: Record<
   download: lazy('download'),
   'generate-key-pair': cmdGenerateKeyPair,
   'public-key': cmdPublicKey,
+  'install-cosign': async (argv, state, io) => {
+    const { cmdInstallCosign } = await import('./install-cosign.ts')
+    return cmdInstallCosign(argv, state, io)
+  },
   version: (argv, _state, io) => cmdVersion(argv, io)
 }
 

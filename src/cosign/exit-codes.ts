@@ -17,6 +17,7 @@ export const EXIT = {
   REGISTRY: 4,
   SIGSTORE_SERVICE: 5,
   KEY_PASSWORD: 6,
+  KMS: 7,
   NO_SIGNATURES: 10,
   NO_MATCHING_SIGNATURES: 12
 } as const
@@ -67,6 +68,12 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
     errors: ['KEY_DECRYPTION_FAILED']
   },
   {
+    exit: EXIT.KMS,
+    meaning:
+      'a KMS key could not be used: no or wrong credentials, permission missing (the message names the IAM action, Vault policy path or role), key missing or disabled, throttled past the retry budget, a bad key URI or reply',
+    errors: ['KMS_*']
+  },
+  {
     exit: EXIT.NO_SIGNATURES,
     meaning:
       'verify: an image has no signatures at all; verify-attestation: no attestations at all',
@@ -75,12 +82,16 @@ export const EXIT_CODES: readonly ExitCodeRow[] = [
   {
     exit: EXIT.NO_MATCHING_SIGNATURES,
     meaning:
-      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-attestation: none is valid or of the predicate type asked for; verify-blob[-attestation]: the bundle is not; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
+      'verify: signatures were found, none is valid for the policy (identity, issuer, key, digest, annotations); verify-attestation: none is valid or of the predicate type asked for; verify-blob[-attestation]: the bundle is not; install-cosign: the download does not match its bundle, is not signed by the release signer, or disagrees with the release checksums; verify --policy: an image is denied by a ClusterImagePolicy, or matched by none with no-match deny',
     errors: [
       'NO_MATCHING_SIGNATURES',
       'NO_MATCHING_ATTESTATIONS',
       'POLICY_DENIED',
-      'POLICY_NO_MATCH'
+      'POLICY_NO_MATCH',
+      'INSTALL_COSIGN_SIGNATURE_INVALID',
+      'INSTALL_COSIGN_SIGNER_MISMATCH',
+      'INSTALL_COSIGN_CHECKSUM_MISSING',
+      'INSTALL_COSIGN_CHECKSUM_MISMATCH'
     ]
   }
 ]

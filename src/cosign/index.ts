@@ -89,3 +89,4 @@ export {
 export * from './provenance.ts'
 export * from './blob-files.ts'
 export * from './github-attestations.ts'
+export * from './install-cosign.ts'

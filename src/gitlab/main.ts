@@ -446,10 +446,13 @@ export async function runGitlabWith(
     const command = argv[0]
     if (command === 'sign') await sign(env, log, out)
     else if (command === 'verify') await verify(env, log)
-    else
+    else if (command === 'install-cosign') {
+      const { installCosignJob } = await import('./install-cosign.ts')
+      await installCosignJob(env, log)
+    } else
       throw new AppError(
         'USAGE',
-        `usage: sigil-gitlab sign|verify (got ${JSON.stringify(command ?? '')})`
+        `usage: sigil-gitlab sign|verify|install-cosign (got ${JSON.stringify(command ?? '')})`
       )
     return 0
   } catch (e) {

@@ -14,7 +14,8 @@ const examples: Record<string, string> = {
   'REGISTRY_*': 'REGISTRY_DENIED',
   'FULCIO_*': 'FULCIO_UNREACHABLE',
   'REKOR_*': 'REKOR_UNREACHABLE',
-  'TSA_*': 'TSA_INVALID_RESPONSE'
+  'TSA_*': 'TSA_INVALID_RESPONSE',
+  'KMS_*': 'KMS_PERMISSION_DENIED'
 }
 
 for (const row of EXIT_CODES) {

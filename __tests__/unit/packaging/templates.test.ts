@@ -7,10 +7,17 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseAllDocuments, parse } from 'yaml'
 import { SIGN_INPUTS, VERIFY_INPUTS } from '../../../src/cosign/inputs.ts'
+import { INSTALL_INPUT_DOCS } from '../../../src/cosign/input-docs.generated.ts'
 import { variableName } from '../../../src/gitlab/main.ts'
 
 const root = join(import.meta.dirname, '../../..')
-const GITLAB_ONLY = new Set(['stage', 'job-name', 'image', 'command'])
+const GITLAB_ONLY = new Set([
+  'stage',
+  'job-name',
+  'image',
+  'command',
+  'install-dir'
+])
 // Secrets are never component inputs (inputs are visible in the pipeline
 // configuration): they come from masked CI/CD variables instead.
 const SECRET_VARIABLES: Record<string, string> = {
@@ -58,7 +65,8 @@ const actionInputs = (file: string): Record<string, { default?: string }> =>
 
 for (const [name, file, engineNames] of [
   ['sign', 'action.yml', SIGN_INPUTS],
-  ['verify', 'verify/action.yml', VERIFY_INPUTS]
+  ['verify', 'verify/action.yml', VERIFY_INPUTS],
+  ['install-cosign', 'install/action.yml', Object.keys(INSTALL_INPUT_DOCS)]
 ] as const) {
   test(`templates/${name}.yml mirrors ${file}`, () => {
     const { spec, text } = load(name)
@@ -102,7 +110,7 @@ for (const [name, file, engineNames] of [
 }
 
 test('the sign job signs in script:, with a Sigstore id token', () => {
-  for (const name of ['sign', 'verify']) {
+  for (const name of ['sign', 'verify', 'install-cosign']) {
     const { body } = load(name)
     const job = Object.values(body)[0]!
     assert.equal(
