@@ -4,7 +4,7 @@
 // Rekor or TSA failure leaves every tag as it was (legacy payload blobs,
 // content-addressed and referenced by nothing yet, upload early).
 import type { HttpClient } from '../http/index.ts'
-import type { RegistryClient } from '../oci/index.ts'
+import { eventLoopStalls, type RegistryClient } from '../oci/index.ts'
 import {
   buildHashedRekordEntry,
   toRekorV1Bundle,
@@ -222,6 +222,9 @@ async function signImagesNow(
   inBackground: (p: Promise<unknown>) => void
 ): Promise<SignResult> {
   let rawOptions = given
+  // How starved this machine is decides how long writes are watched
+  // (src/oci/tag-merge.ts): measure from the start of the run.
+  eventLoopStalls()
   const trustReady = Promise.resolve(rawOptions.trust)
   // Awaited later (after Fulcio answers, or after resolution with a key).
   trustReady.catch(() => {})

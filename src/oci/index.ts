@@ -23,6 +23,7 @@ export {
   type RegistryClientOptions
 } from './registry.ts'
 export {
+  eventLoopStalls,
   mergeIntoTag,
   type TagMergeOptions,
   type TagMergeResult,

@@ -17,7 +17,6 @@
 //    report the write; when the budget runs out first, it fails and says why.
 //
 // Knows nothing of what the items are: TagMergeSpec does.
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { sleep, type Logger, nullLogger } from '../util/index.ts'
 import { RegistryError } from './errors.ts'
 import type { ManifestResult, RegistryClient } from './registry.ts'
@@ -53,9 +52,9 @@ export interface TagMergeOptions {
   logger?: Logger
   random?: () => number
   wait?: (ms: number) => Promise<void>
-  /** The longest time (ms) this process was kept from running since its
-   * first merge began: how long a writer on this machine can be frozen
-   * between its read and its write. Default: measured (eventLoopStalls). */
+  /** The longest time (ms) this process was kept from running lately: how
+   * long a writer on this machine can be frozen between its read and its
+   * write. Default: measured (eventLoopStalls). */
   stalls?: () => number
   /** Default Date.now. */
   clock?: () => number
@@ -63,22 +62,47 @@ export interface TagMergeOptions {
 
 /** Sampling period of the stall monitor. */
 const STALL_RESOLUTION_MS = 10
-let stallMonitor: ReturnType<typeof monitorEventLoopDelay> | undefined
+/** Stalls older than one to two of these are forgotten. */
+const STALL_WINDOW_MS = 1000
+let stallMonitor:
+  { windowStart: number; max: number; previousMax: number } | undefined
 
 /**
- * The longest event-loop stall (ms) since the first call: a starved machine
- * (CPU quota, more runnable processes than cores) freezes every process on
- * it, racing writers included, for about as long as it freezes ours. The
- * monitor samples every 10 ms on an unreferenced timer (it never keeps the
- * process alive).
+ * The longest time (ms) of the last one to two seconds that this process
+ * was ready to run but not running: a starved machine (CPU quota, more
+ * runnable processes than cores) freezes every process on it, racing
+ * writers included, for about as long as it freezes ours. A timer ticks
+ * every 10 ms (unreferenced: it never keeps the process alive); a tick that
+ * comes late by more than the CPU time we used meanwhile was held back by
+ * the machine, not by our own work. Older stalls (a long-lived process's
+ * start-up, earlier work) are forgotten. The first call starts it.
  */
-export function eventLoopStalls(): number {
+export function eventLoopStalls(now = Date.now()): number {
   if (!stallMonitor) {
-    stallMonitor = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS })
-    stallMonitor.enable()
+    const m = { windowStart: now, max: 0, previousMax: 0 }
+    stallMonitor = m
+    let last = performance.now()
+    let cpu = process.cpuUsage()
+    setInterval(() => {
+      const t = performance.now()
+      const used = process.cpuUsage(cpu)
+      const held =
+        t - last - STALL_RESOLUTION_MS - (used.user + used.system) / 1000
+      if (held > m.max) m.max = held
+      last = t
+      cpu = process.cpuUsage()
+    }, STALL_RESOLUTION_MS).unref()
     return 0
   }
-  return Math.max(0, stallMonitor.max / 1e6 - STALL_RESOLUTION_MS)
+  const m = stallMonitor
+  if (now - m.windowStart >= STALL_WINDOW_MS) {
+    // Only the last full window is kept; a longer gap means the one before
+    // it was quiet enough to be forgotten as well.
+    m.previousMax = now - m.windowStart < 2 * STALL_WINDOW_MS ? m.max : 0
+    m.max = 0
+    m.windowStart = now
+  }
+  return Math.max(m.previousMax, m.max)
 }
 
 export interface TagMergeResult {

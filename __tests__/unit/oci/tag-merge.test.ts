@@ -2,8 +2,10 @@
 // whose clock is virtual: what it waits for, and that a racer frozen between
 // its read and its PUT (a starved machine) cannot drop a confirmed item when
 // the stalls the writer saw are counted.
+import { spawn } from 'node:child_process'
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { eventLoopStalls } from '../../../src/oci/tag-merge.ts'
 import {
   mergeIntoTag,
   type ManifestResult,
@@ -130,5 +132,24 @@ describe('tag merge', () => {
         `stalls ${stall} ms, racer frozen ${frozen} ms: ${JSON.stringify(tag.items)}`
       )
     }
+  })
+
+  test('eventLoopStalls sees the process frozen (SIGSTOP), and forgets it after two windows', async () => {
+    const t0 = Date.now()
+    eventLoopStalls(t0)
+    await new Promise(r => setTimeout(r, 30)) // a few ticks first
+    // Frozen by the machine, not by our own work: stopped for 150 ms.
+    const freezer = spawn('sh', [
+      '-c',
+      `kill -STOP ${process.pid}; sleep 0.15; kill -CONT ${process.pid}`
+    ])
+    await new Promise(r => freezer.on('exit', r))
+    await new Promise(r => setTimeout(r, 30))
+    const seen = eventLoopStalls(t0 + 10)
+    assert.ok(seen >= 100, `saw ${seen} ms`)
+    // One window later the freeze is the previous window's: still counted.
+    assert.ok(eventLoopStalls(t0 + 1010) >= 100)
+    // Two windows later, it is forgotten.
+    assert.ok(eventLoopStalls(t0 + 3100) < 100)
   })
 })
