@@ -2,7 +2,7 @@
 // the `node@24` devDependency puts first on the PATH of npm scripts.
 // usage: node scripts/test.mjs [unit|integration|<file or glob>...]
 import { spawnSync } from 'node:child_process'
-import { globSync } from 'node:fs'
+import * as fs from 'node:fs'
 import { ensureReady } from './bootstrap.mjs'
 
 ensureReady()
@@ -25,7 +25,8 @@ const globs =
 // other, not against unrelated suites competing for this machine's cores.
 const ALONE = new Set(['__tests__/integration/durability.test.ts'])
 
-const files = [...new Set(globs.flatMap(g => globSync(g)))].sort()
+// fs.globSync is Node 22+: this runs after ensureReady re-ran us on Node 24.
+const files = [...new Set(globs.flatMap(g => fs.globSync(g)))].sort()
 const together = files.filter(f => !ALONE.has(f))
 const alone = files.filter(f => ALONE.has(f))
 
