@@ -16,7 +16,7 @@ import {
   fetchVerifiedCosign,
   findInstalledCosign,
   parseCosignVersion,
-  resolveTrust,
+  cosignSourceFromInputs,
   writeVerifiedCosign,
   type InstalledCosign
 } from './deps.ts'
@@ -87,31 +87,11 @@ export async function runInstallAction(): Promise<void> {
       try {
         const verified = await fetchVerifiedCosign({
           version,
-          ...(raw['release-base-url']
-            ? { baseUrl: raw['release-base-url'] }
-            : {}),
-          ...(raw['certificate-identity']
-            ? { identity: raw['certificate-identity'] }
-            : {}),
-          ...(raw['certificate-oidc-issuer']
-            ? { issuer: raw['certificate-oidc-issuer'] }
-            : {}),
-          platform: process.platform,
-          arch: process.arch,
-          trust: async () =>
-            (
-              await resolveTrust({
-                purpose: 'verify',
-                ...(raw['trusted-root']
-                  ? { trustedRootPath: raw['trusted-root'] }
-                  : {}),
-                ...(raw['tuf-mirror'] ? { tufMirror: raw['tuf-mirror'] } : {}),
-                ...(raw['tuf-root'] ? { tufRootPath: raw['tuf-root'] } : {}),
-                env: process.env,
-                logger: actionsLogger,
-                userAgent
-              })
-            ).trust,
+          ...cosignSourceFromInputs(raw, {
+            env: process.env,
+            logger: actionsLogger,
+            userAgent
+          }),
           http: runtime.http,
           logger: actionsLogger
         })

@@ -9,7 +9,7 @@ import {
   createRuntime,
   installCosign,
   parseCosignVersion,
-  resolveTrust
+  cosignSourceFromInputs
 } from '../cosign/index.ts'
 import { InputError } from '../util/index.ts'
 import { parseArgs } from './args.ts'
@@ -62,30 +62,7 @@ export async function cmdInstallCosign(
     const installed = await installCosign({
       dir,
       version,
-      ...(f['release-base-url'] ? { baseUrl: f['release-base-url'] } : {}),
-      ...(f['certificate-identity']
-        ? { identity: f['certificate-identity'] }
-        : {}),
-      ...(f['certificate-oidc-issuer']
-        ? { issuer: f['certificate-oidc-issuer'] }
-        : {}),
-      platform: process.platform,
-      arch: process.arch,
-      // Resolved only when a download has to be verified.
-      trust: async () =>
-        (
-          await resolveTrust({
-            purpose: 'verify',
-            ...(f['trusted-root']
-              ? { trustedRootPath: f['trusted-root'] }
-              : {}),
-            ...(f['tuf-mirror'] ? { tufMirror: f['tuf-mirror'] } : {}),
-            ...(f['tuf-root'] ? { tufRootPath: f['tuf-root'] } : {}),
-            env: io.env,
-            logger,
-            userAgent
-          })
-        ).trust,
+      ...cosignSourceFromInputs(f, { env: io.env, logger, userAgent }),
       http: runtime.http,
       logger
     })

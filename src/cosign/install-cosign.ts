@@ -31,6 +31,7 @@ import {
 } from '../sigstore/index.ts'
 import { AppError, InputError, sha256Hex, type Logger } from '../util/index.ts'
 import { verifyBlob } from './verify-blob.ts'
+import { resolveTrust } from './trust-source.ts'
 
 export const COSIGN_RELEASES_URL =
   'https://github.com/sigstore/cosign/releases/download'
@@ -145,6 +146,45 @@ export interface FetchCosignOptions {
   issuer?: string
   http: HttpClient
   logger: Logger
+}
+
+/**
+ * Where cosign comes from and who must have signed it, from the inputs
+ * every front door shares (cosign-installer's names, plus Sigil's trust
+ * inputs): the same for the CLI, the action and the GitLab component.
+ * Trust is resolved only when a download has to be verified.
+ */
+export function cosignSourceFromInputs(
+  raw: Readonly<Record<string, string | undefined>>,
+  context: { env: NodeJS.ProcessEnv; logger: Logger; userAgent: string }
+): Pick<
+  FetchCosignOptions,
+  'baseUrl' | 'identity' | 'issuer' | 'platform' | 'arch' | 'trust'
+> {
+  const given = (name: string): string | undefined => raw[name] || undefined
+  const baseUrl = given('release-base-url')
+  const identity = given('certificate-identity')
+  const issuer = given('certificate-oidc-issuer')
+  const trustedRootPath = given('trusted-root')
+  const tufMirror = given('tuf-mirror')
+  const tufRootPath = given('tuf-root')
+  return {
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(identity ? { identity } : {}),
+    ...(issuer ? { issuer } : {}),
+    platform: process.platform,
+    arch: process.arch,
+    trust: async () =>
+      (
+        await resolveTrust({
+          purpose: 'verify',
+          ...(trustedRootPath ? { trustedRootPath } : {}),
+          ...(tufMirror ? { tufMirror } : {}),
+          ...(tufRootPath ? { tufRootPath } : {}),
+          ...context
+        })
+      ).trust
+  }
 }
 
 export interface VerifiedCosign {

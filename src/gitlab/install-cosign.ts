@@ -12,7 +12,7 @@ import {
   createRuntime,
   installCosign,
   parseCosignVersion,
-  resolveTrust
+  cosignSourceFromInputs
 } from '../cosign/index.ts'
 import { InputError, type Logger } from '../util/index.ts'
 import { SIGIL_VERSION } from '../version.ts'
@@ -55,29 +55,7 @@ export async function installCosignJob(
     const installed = await installCosign({
       dir,
       version,
-      ...(raw['release-base-url'] ? { baseUrl: raw['release-base-url'] } : {}),
-      ...(raw['certificate-identity']
-        ? { identity: raw['certificate-identity'] }
-        : {}),
-      ...(raw['certificate-oidc-issuer']
-        ? { issuer: raw['certificate-oidc-issuer'] }
-        : {}),
-      platform: process.platform,
-      arch: process.arch,
-      trust: async () =>
-        (
-          await resolveTrust({
-            purpose: 'verify',
-            ...(raw['trusted-root']
-              ? { trustedRootPath: raw['trusted-root'] }
-              : {}),
-            ...(raw['tuf-mirror'] ? { tufMirror: raw['tuf-mirror'] } : {}),
-            ...(raw['tuf-root'] ? { tufRootPath: raw['tuf-root'] } : {}),
-            env,
-            logger: log,
-            userAgent
-          })
-        ).trust,
+      ...cosignSourceFromInputs(raw, { env, logger: log, userAgent }),
       http: runtime.http,
       logger: log
     })
