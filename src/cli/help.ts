@@ -135,7 +135,10 @@ const BLOB_SIGN_INPUTS = [
   'fulcio-url',
   'rekor-url',
   'timestamp-server-url',
+  'signing-config',
   'trusted-root',
+  'tuf-mirror',
+  'tuf-root',
   'concurrency',
   'retry-budget'
 ] as const

@@ -389,7 +389,7 @@ function parseTuf(
 export interface SigningServiceInputs {
   explicit: ExplicitServices
   signingConfigPath?: string
-  needs: { fulcio: boolean; rekor: boolean }
+  needs: { fulcio: boolean; rekor: boolean; setRequired?: boolean }
 }
 
 export interface SignInputs {
@@ -465,7 +465,15 @@ export async function toSignInputs(
         ...(timestampServerUrl ? { timestampServerUrl } : {})
       },
       ...(signingConfigPath ? { signingConfigPath } : {}),
-      needs: { fulcio: !key, rekor: tlogUpload }
+      needs: {
+        fulcio: !key,
+        rekor: tlogUpload,
+        // Legacy .sig/.att signatures alone need Rekor v1's signed entry
+        // timestamp (blobs are always written as bundles).
+        ...(format === 'legacy' && images.length > 0
+          ? { setRequired: true }
+          : {})
+      }
     },
     options: {
       images,
