@@ -222,7 +222,7 @@ test('format legacy with only Rekor v2 available fails, says why and how to choo
     { env: env() }
   )
   assert.notEqual(r.code, 0)
-  assert.match(r.stderr, /REKOR_V2_LEGACY_FORMAT/)
+  assert.match(r.stderr, /LEGACY_FORMAT_NEEDS_REKOR_V1/)
   assert.match(r.stderr, /signed entry timestamp/)
   assert.match(r.stderr, /"bundle" or "both"/)
   assert.match(r.stderr, /--rekor-url/)

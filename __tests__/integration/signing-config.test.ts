@@ -129,7 +129,7 @@ test('a signing config with only Rekor v2 logs: legacy signing explains and name
     { env: env() }
   )
   assert.notEqual(r.code, 0)
-  assert.match(r.stderr, /REKOR_V2_LEGACY_FORMAT/)
+  assert.match(r.stderr, /LEGACY_FORMAT_NEEDS_REKOR_V1/)
   assert.match(r.stderr, /--format/)
   assert.match(r.stderr, /--rekor-url/)
   // an explicit Rekor v1 URL overrides it

@@ -135,7 +135,7 @@ export function chooseServices(o: {
     if (picked.length === 0) {
       if (o.needs.setRequired && v2Only.length > 0) {
         throw new SignError(
-          'REKOR_V2_LEGACY_FORMAT',
+          'LEGACY_FORMAT_NEEDS_REKOR_V1',
           `the ${from} lists only Rekor v2 logs (${v2Only.map(describe).join(', ')}); format "legacy" writes cosign .sig signatures, whose dev.sigstore.cosign/bundle annotation needs a signed entry timestamp, which Rekor v2 does not give`,
           {
             remedy:
@@ -229,7 +229,7 @@ export function chooseServices(o: {
   }
   if (rekorApiVersion === 2 && !timestampServerUrl) {
     throw new SignError(
-      'REKOR_V2_NEEDS_TIMESTAMP',
+      'SIGNING_CONFIG_NO_TIMESTAMP',
       `the ${from} chose the Rekor v2 log ${rekorUrl}, which vouches for no signing time, and no timestamp authority: a signature logged there needs an RFC 3161 timestamp`,
       {
         remedy:

@@ -358,7 +358,7 @@ async function signImagesNow(
     (options.format === 'both' && !logsToRekorV2(services))
   if (options.format === 'legacy' && logsToRekorV2(services)) {
     throw new SignError(
-      'REKOR_V2_LEGACY_FORMAT',
+      'LEGACY_FORMAT_NEEDS_REKOR_V1',
       `format "legacy" writes cosign .sig signatures, whose dev.sigstore.cosign/bundle annotation needs a signed entry timestamp, which the Rekor v2 log ${options.rekorUrl} does not give; ${NOTHING_PUSHED}`,
       {
         remedy:

@@ -147,7 +147,7 @@ export function signingServices(o: {
   const v2 = o.tlogUpload && o.rekorApiVersion === 2
   if (v2 && !o.timestampServerUrl) {
     throw new SignError(
-      'REKOR_V2_NEEDS_TIMESTAMP',
+      'SIGNING_CONFIG_NO_TIMESTAMP',
       `the Rekor v2 log ${o.rekorUrl} vouches for no signing time, so a signature logged there needs an RFC 3161 timestamp, and no timestamp authority is chosen; ${o.nothing}`,
       {
         remedy:

@@ -151,7 +151,7 @@ test('only Rekor v2 logs: bundles use it; legacy alone explains and says how to 
         now: NOW
       }),
     (e: Error & { code?: string; remedy?: string }) => {
-      assert.equal(e.code, 'REKOR_V2_LEGACY_FORMAT')
+      assert.equal(e.code, 'LEGACY_FORMAT_NEEDS_REKOR_V1')
       assert.match(
         e.message,
         /lists only Rekor v2 logs \(https:\/\/log2025-1.example.*signed entry timestamp/
@@ -178,7 +178,7 @@ test('only Rekor v2 logs: bundles use it; legacy alone explains and says how to 
         now: NOW
       }),
     (e: Error & { code?: string; remedy?: string }) => {
-      assert.equal(e.code, 'REKOR_V2_NEEDS_TIMESTAMP')
+      assert.equal(e.code, 'SIGNING_CONFIG_NO_TIMESTAMP')
       assert.match(e.remedy ?? '', /timestamp-server-url/)
       return true
     }
