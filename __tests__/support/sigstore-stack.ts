@@ -3,7 +3,8 @@
 // embedded SCT), Rekor v1 (SET, proof, checkpoint) and an RFC 3161 TSA — with
 // fresh keys per start and a matching trusted_root.json. On top of the mock:
 //  * Rekor stores entries: a duplicate canonical body answers 409 with a
-//    Location header, and GET /api/v1/log/entries/<id> and ?logIndex=N work;
+//    Location header, and GET /api/v1/log/entries/<id> and ?logIndex=N work,
+//    and so does search by content (POST /api/v1/log/entries/retrieve);
 //    entry UUIDs are the RFC 6962 leaf hash, as in real Rekor;
 //  * Rekor canonicalizes dsse v0.0.1 entries like real Rekor (the mock stores
 //    the proposed entry, which verifiers reject);
@@ -38,7 +39,7 @@ import {
   rekorHandler,
   tsaHandler
 } from '@sigstore/mock'
-import { createRekorV2Log, type RekorV2Log } from './rekor-v2.ts'
+import { canonicalJson, createRekorV2Log, type RekorV2Log } from './rekor-v2.ts'
 
 export type StackService = 'fulcio' | 'rekor' | 'tsa' | 'rekor2'
 
@@ -229,6 +230,31 @@ export async function startSigstoreStack(
         contentType: 'application/json',
         headers: { location: `${rekor.path}/${entryId}`, etag: entryId }
       }
+    }
+    if (req.method === 'POST' && path === `${rekor.path}/retrieve`) {
+      // Search by content: the proposed entry's canonical body names its
+      // leaf, as in real Rekor; one object per entry, {} when not logged.
+      let entries: unknown
+      try {
+        entries = (JSON.parse(body.toString()) as { entries?: unknown }).entries
+      } catch {
+        return json(400, { code: 400, message: 'bad JSON' })
+      }
+      if (!Array.isArray(entries))
+        return json(422, { code: 422, message: 'entries is required' })
+      return json(
+        200,
+        entries.map(e => {
+          const canonical = Buffer.from(
+            canonicalJson(canonicalizeDsse(e as object))
+          )
+          const uuid = sha256(
+            Buffer.concat([Buffer.of(0), canonical])
+          ).toString('hex')
+          const entry = rekorEntries.get(uuid)
+          return entry ? { [treeId + uuid]: entry } : {}
+        })
+      )
     }
     if (req.method === 'GET' && path.startsWith(`${rekor.path}/`)) {
       const id = path.slice(rekor.path.length + 1).toLowerCase()

@@ -80,6 +80,7 @@ const BOOLEAN = new Set([
   'tlog-upload',
   'allow-http-registry',
   'insecure-ignore-tlog',
+  'offline',
   'skip-unsupported-policies'
 ])
 

@@ -99,6 +99,8 @@ export const VERIFY_INPUTS = [
   'annotations',
   'signature-repository',
   'insecure-ignore-tlog',
+  'offline',
+  'rekor-url',
   'policy',
   'no-match',
   'skip-unsupported-policies',
@@ -721,6 +723,8 @@ export async function toVerifyInputs(
   const publicKey =
     keyRef && !kmsKey ? await readKey(keyRef, env, n('key')) : undefined
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
+  const offline = parseBoolean(raw, 'offline', false, naming)
+  const rekorUrl = parseUrl(raw, 'rekor-url', naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
     ...(policyInputs ? { policy: policyInputs } : {}),
@@ -733,7 +737,9 @@ export async function toVerifyInputs(
       ...(kmsKey ? { kmsKey } : {}),
       annotations: parseAnnotations(raw, naming),
       ...(signatureRepository ? { signatureRepository } : {}),
-      ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
+      ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {}),
+      ...(offline ? { offline } : {}),
+      ...(rekorUrl ? { rekorUrl } : {})
     },
     trustPurpose: 'verify',
     ...(trustedRootPath ? { trustedRootPath } : {}),
