@@ -204,7 +204,7 @@ function inputFlags(
 /** verify-blob takes verify's policy and trust flags: no registry, no images. */
 const isBlobFlag = (name: string): boolean =>
   name.startsWith('certificate-') ||
-  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root'].includes(name)
+  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root', 'rekor-url'].includes(name)
 
 export const COMMANDS = {
   sign: {

@@ -166,7 +166,7 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "default": "false"
   },
   "rekor-url": {
-    "description": "The Rekor v1 log where legacy signatures without a Rekor bundle annotation are looked up (cosign --rekor-url). Default https://rekor.sigstore.dev."
+    "description": "The Rekor v1 log where legacy signatures without a Rekor bundle annotation are looked up, and the log whose key SIGSTORE_REKOR_PUBLIC_KEY holds (cosign --rekor-url). Default https://rekor.sigstore.dev."
   },
   "policy": {
     "description": "Verify against policy-controller ClusterImagePolicy documents instead of an identity or key: a YAML file (several documents allowed) or a directory of them, with any TrustRoot documents they reference; several paths one per line. Every policy whose spec.images globs match an image must pass, as in the cluster. Cannot be combined with certificate-* or key."

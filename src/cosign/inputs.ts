@@ -332,9 +332,15 @@ export function parseKmsKey(value: string, what: string): string | undefined {
 export async function readKey(
   value: string,
   env: NodeJS.ProcessEnv,
-  what: string
+  what: string,
+  /** Public keys may be fetched from an https URL (cosign --key https://…). */
+  allowUrl = false
 ): Promise<string> {
   if (value.includes('-----BEGIN')) return value
+  if (allowUrl && /^https?:\/\//i.test(value)) {
+    const { fetchKeyUrl } = await import('./key-location.ts')
+    return fetchKeyUrl(value, env, what)
+  }
   if (value.startsWith('env://')) {
     const name = value.slice('env://'.length)
     const v = env[name]
@@ -348,7 +354,7 @@ export async function readKey(
   if (/^[a-z0-9]+:\/\//.test(value)) {
     throw new InputError(
       'INPUT_KEY_UNSUPPORTED',
-      `${what}: ${value.split('://')[0]}:// keys are not supported; use a key file, PEM text, env://VAR or a ${SUPPORTED_KMS.map(p => `${p}://`).join(' / ')} key`
+      `${what}: ${value.split('://')[0]}:// keys are not supported; use a key file, PEM text, env://VAR, an https:// URL (public keys) or a ${SUPPORTED_KMS.map(p => `${p}://`).join(' / ')} key`
     )
   }
   try {
@@ -403,6 +409,8 @@ export interface SignInputs {
   trustedRootPath?: string
   tufMirror?: string
   tufRootPath?: string
+  /** rekor-url: the log SIGSTORE_REKOR_PUBLIC_KEY's key is for. */
+  trustRekorUrl?: string
   identityToken?: string
   registryUsername?: string
   registryPassword?: string
@@ -497,6 +505,7 @@ export async function toSignInputs(
     },
     trustPurpose: key && !tlogUpload && !timestampServerUrl ? 'none' : 'sign',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(rekorUrl ? { trustRekorUrl: rekorUrl } : {}),
     ...parseTuf(raw, env, naming),
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
@@ -584,6 +593,8 @@ export interface VerifyInputs {
   trustedRootPath?: string
   tufMirror?: string
   tufRootPath?: string
+  /** rekor-url: the log SIGSTORE_REKOR_PUBLIC_KEY's key is for. */
+  trustRekorUrl?: string
   registryUsername?: string
   registryPassword?: string
   /** The one registry host the explicit credentials are sent to. */
@@ -721,7 +732,7 @@ export async function toVerifyInputs(
   const trustedRootPath = val(raw, 'trusted-root')
   const kmsKey = keyRef ? parseKmsKey(keyRef, n('key')) : undefined
   const publicKey =
-    keyRef && !kmsKey ? await readKey(keyRef, env, n('key')) : undefined
+    keyRef && !kmsKey ? await readKey(keyRef, env, n('key'), true) : undefined
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
   const offline = parseBoolean(raw, 'offline', false, naming)
   const rekorUrl = parseUrl(raw, 'rekor-url', naming)
@@ -743,6 +754,7 @@ export async function toVerifyInputs(
     },
     trustPurpose: 'verify',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(rekorUrl ? { trustRekorUrl: rekorUrl } : {}),
     ...parseTuf(raw, env, naming),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),
