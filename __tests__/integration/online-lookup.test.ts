@@ -6,6 +6,7 @@
 // entry found is also judged by @sigstore/verify.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import {
   ANNOTATION_BUNDLE,
@@ -20,6 +21,7 @@ import {
 } from '../../src/sigstore/index.ts'
 import { fromBase64, sha256Hex } from '../../src/util/index.ts'
 import { execNode } from '../support/exec.ts'
+import { canonicalJson } from '../support/rekor-v2.ts'
 import { legacyLayerAsBundle } from '../support/legacy-bundle.ts'
 import { verifyWithSigstoreJs } from '../support/oracle.ts'
 import {
@@ -217,5 +219,49 @@ test('a Rekor that cannot be reached: the rejection names the lookup', async () 
     assert.match(v.stderr, /REKOR_ENTRY_LOOKUP_FAILED|REKOR_UNREACHABLE/)
   } finally {
     w.stack.failNext('rekor', 500, 0)
+  }
+})
+
+test('an entry Rekor returns with a forged SET or no inclusion proof is rejected (fail closed)', async () => {
+  const { img, original } = await signAndStrip()
+  const layer = original.layers[0]!
+  const payload = await w.client.getBlob(img.repo, layer.digest)
+  const proposed = buildHashedRekordEntry({
+    payloadSha256Hex: sha256Hex(payload),
+    signature: fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+    verifierPem: layer.annotations![ANNOTATION_CERTIFICATE]!
+  })
+  // The loopback Rekor stores entries under their leaf hash, as Rekor does.
+  const uuid = createHash('sha256')
+    .update(Buffer.of(0))
+    .update(canonicalJson(proposed))
+    .digest('hex')
+  const stored = w.stack.rekorEntries.get(uuid) as unknown as {
+    verification: { signedEntryTimestamp: string; inclusionProof?: unknown }
+  }
+  assert.ok(stored, 'the signature is in the loopback Rekor')
+  const good = structuredClone(stored.verification)
+  try {
+    const set = Buffer.from(good.signedEntryTimestamp, 'base64')
+    set[set.length - 2]! ^= 1
+    stored.verification.signedEntryTimestamp = set.toString('base64')
+    const forged = await verify(img.ref, [
+      ...keyless(),
+      '--rekor-url',
+      w.stack.rekorUrl
+    ])
+    assert.notEqual(forged.code, 0)
+    assert.match(forged.stderr, /TLOG_SET_INVALID|signed entry timestamp/)
+
+    stored.verification = { signedEntryTimestamp: good.signedEntryTimestamp }
+    const noProof = await verify(img.ref, [
+      ...keyless(),
+      '--rekor-url',
+      w.stack.rekorUrl
+    ])
+    assert.notEqual(noProof.code, 0)
+    assert.match(noProof.stderr, /inclusion proof/)
+  } finally {
+    stored.verification = good
   }
 })
