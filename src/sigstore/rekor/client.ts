@@ -12,7 +12,15 @@ import {
   type HttpClient
 } from '../../http/index.ts'
 import type { TransparencyLogEntry } from '../bundle/types.ts'
-import { nullLogger, redactUrl, type Logger } from '../../util/index.ts'
+import {
+  fromBase64,
+  isBase64,
+  nullLogger,
+  redactUrl,
+  sha256,
+  toHex,
+  type Logger
+} from '../../util/index.ts'
 import {
   SigstoreServiceError,
   isHttpLayerError,
@@ -176,6 +184,19 @@ export class RekorClient {
             'an entry ID is not 64 or 80 hex characters'
           )
         }
+        // As cosign (verifyUUID): an entry whose body is not the leaf its
+        // ID names is not the one asked for; skip it.
+        const body = (raw as Partial<RekorV1LogEntry> | null)?.body
+        if (
+          typeof body !== 'string' ||
+          !isBase64(body) ||
+          toHex(sha256(concatLeaf(fromBase64(body)))) !== uuid.slice(-64)
+        ) {
+          this.#logger.debug(
+            `Rekor entry ${uuid}: the body is not that leaf; skipped`
+          )
+          continue
+        }
         try {
           out.push({
             uuid,
@@ -304,4 +325,11 @@ function conflictId(res: Response): string | undefined {
     serviceMessage(res.body)
   )
   return m?.[1]?.toLowerCase()
+}
+
+/** 0x00 || body: the RFC 6962 leaf input. */
+function concatLeaf(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1)
+  out.set(body, 1)
+  return out
 }
