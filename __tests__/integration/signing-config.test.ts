@@ -1,7 +1,9 @@
 // Signing with the services a signing_config.v0.2.json names (the loopback
-// Fulcio, Rekor v1 and TSA; a Rekor v2 log listed beside them is skipped
-// with a note), through the CLI as users run it; what is written is checked
-// by @sigstore/verify. A config listing only Rekor v2 fails and says why.
+// Fulcio, Rekor v1 and TSA; for legacy signatures a Rekor v2 log listed
+// beside them is skipped with a note, as they need a SET), through the CLI
+// as users run it; what is written is checked by @sigstore/verify. Legacy
+// signatures with a config listing only Rekor v2 fail and say why. Signing
+// into Rekor v2 itself: rekor-v2.test.ts.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
@@ -62,7 +64,7 @@ const env = () => ({
   SIGSTORE_ID_TOKEN: w.token
 })
 
-test('sign with the services of a signing config: Fulcio, Rekor v1 (not v2), the TSA; verified by @sigstore/verify', async () => {
+test('legacy signatures with the services of a signing config: Fulcio, Rekor v1 (not v2), the TSA; verified by @sigstore/verify', async () => {
   const config = writeConfig('signing_config.json', [
     { ...service('http://127.0.0.1:9', 2), operator: 'v2-log' },
     service(w.stack.rekorUrl, 1)
@@ -74,7 +76,7 @@ test('sign with the services of a signing config: Fulcio, Rekor v1 (not v2), the
     [
       'sign',
       '--format',
-      'both',
+      'legacy',
       '--signing-config',
       config,
       '--trusted-root',
@@ -93,7 +95,7 @@ test('sign with the services of a signing config: Fulcio, Rekor v1 (not v2), the
   )
   assert.match(
     r.stderr,
-    /Service: Rekor http:\/\/127\.0\.0\.1:\d+ \(API v1, loopback\): signing config .*selector ANY; not http:\/\/127\.0\.0\.1:9 \(API v2: Sigil writes Rekor v1 entries\)/
+    /Service: Rekor http:\/\/127\.0\.0\.1:\d+ \(API v1, loopback\): signing config .*selector ANY; not http:\/\/127\.0\.0\.1:9 \(Rekor v2 gives no signed entry timestamp, which format "legacy" needs\)/
   )
   assert.ok(
     r.stderr.includes(`Service: TSA ${w.stack.tsaTimestampUrl}`),
@@ -104,10 +106,13 @@ test('sign with the services of a signing config: Fulcio, Rekor v1 (not v2), the
     'the TSA of the signing config was asked'
   )
   const checked = await oracleCheckAll(w, img.repo, img.digest)
-  assert.deepEqual(checked.map(c => c.format).sort(), ['bundle', 'legacy'])
+  assert.deepEqual(
+    checked.map(c => c.format),
+    ['legacy']
+  )
 })
 
-test('a signing config with only Rekor v2 logs: signing explains and names rekor-url', async () => {
+test('a signing config with only Rekor v2 logs: legacy signing explains and names format and rekor-url', async () => {
   const config = writeConfig('v2-only.json', [service('http://127.0.0.1:9', 2)])
   const img = await freshImage(w)
   const r = await execNode(
@@ -124,7 +129,8 @@ test('a signing config with only Rekor v2 logs: signing explains and names rekor
     { env: env() }
   )
   assert.notEqual(r.code, 0)
-  assert.match(r.stderr, /SIGNING_CONFIG_NO_SERVICE/)
+  assert.match(r.stderr, /LEGACY_FORMAT_NEEDS_REKOR_V1/)
+  assert.match(r.stderr, /--format/)
   assert.match(r.stderr, /--rekor-url/)
   // an explicit Rekor v1 URL overrides it
   const ok = await execNode(

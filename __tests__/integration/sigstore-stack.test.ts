@@ -420,6 +420,6 @@ describe('Sigstore stack (GitLab-shaped identity)', () => {
       timestampThreshold: 1
     })
     assert.deepEqual(ok, { san: GITLAB_SAN, issuer: GITLAB_ISSUER })
-    assert.deepEqual(stack.counts, { fulcio: 1, rekor: 1, tsa: 1 })
+    assert.deepEqual(stack.counts, { fulcio: 1, rekor: 1, tsa: 1, rekor2: 0 })
   })
 })

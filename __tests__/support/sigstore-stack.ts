@@ -3,7 +3,8 @@
 // embedded SCT), Rekor v1 (SET, proof, checkpoint) and an RFC 3161 TSA — with
 // fresh keys per start and a matching trusted_root.json. On top of the mock:
 //  * Rekor stores entries: a duplicate canonical body answers 409 with a
-//    Location header, and GET /api/v1/log/entries/<id> and ?logIndex=N work;
+//    Location header, and GET /api/v1/log/entries/<id> and ?logIndex=N work,
+//    and so does search by content (POST /api/v1/log/entries/retrieve);
 //    entry UUIDs are the RFC 6962 leaf hash, as in real Rekor;
 //  * Rekor canonicalizes dsse v0.0.1 entries like real Rekor (the mock stores
 //    the proposed entry, which verifiers reject);
@@ -11,6 +12,10 @@
 //    timestamp.sigstore.dev takes) by translating it into the mock's JSON
 //    request, echoing the request's exact nonce; JSON requests (sigstore-js)
 //    pass through unchanged;
+//  * a Rekor v2 (tile) log of our own on its own port (rekor-v2.ts: Ed25519
+//    checkpoints, RFC 6962 inclusion proofs), in the trusted root beside v1;
+//  * a signing_config.v0.2.json naming Fulcio, the Rekor v2 log, and the
+//    TSA (signingConfigPath), as public good's Rekor v2 config does;
 //  * per-service request counts and injected failures (status or reset).
 // See ../../../shared/docs/test-stack.md §3-§4.
 
@@ -34,12 +39,19 @@ import {
   rekorHandler,
   tsaHandler
 } from '@sigstore/mock'
+import { canonicalJson, createRekorV2Log, type RekorV2Log } from './rekor-v2.ts'
 
-export type StackService = 'fulcio' | 'rekor' | 'tsa'
+export type StackService = 'fulcio' | 'rekor' | 'tsa' | 'rekor2'
 
 export interface SigstoreStack {
   fulcioUrl: string
   rekorUrl: string
+  /** A Rekor v2 log (POST /api/v2/log/entries), listed in the trusted root. */
+  rekorV2Url: string
+  rekorV2: RekorV2Log
+  /** signing_config.v0.2.json: Fulcio v1, Rekor v2 (this log), the TSA. */
+  signingConfig: object
+  signingConfigPath: string
   /** base URL; the timestamp endpoint is `${tsaUrl}/api/v1/timestamp` */
   tsaUrl: string
   /** full timestamp endpoint URL (what TsaClient takes) */
@@ -90,11 +102,17 @@ const spki = (k: KeyObject): Buffer => k.export({ format: 'der', type: 'spki' })
 export async function startSigstoreStack(
   options: StartSigstoreStackOptions = {}
 ): Promise<SigstoreStack> {
-  const counts: Record<StackService, number> = { fulcio: 0, rekor: 0, tsa: 0 }
+  const counts: Record<StackService, number> = {
+    fulcio: 0,
+    rekor: 0,
+    tsa: 0,
+    rekor2: 0
+  }
   const failures: Record<StackService, (number | 'reset')[]> = {
     fulcio: [],
     rekor: [],
-    tsa: []
+    tsa: [],
+    rekor2: []
   }
   const routes: Record<
     StackService,
@@ -102,13 +120,14 @@ export async function startSigstoreStack(
   > = {
     fulcio: async () => notFound(),
     rekor: async () => notFound(),
-    tsa: async () => notFound()
+    tsa: async () => notFound(),
+    rekor2: async () => notFound()
   }
 
   // Servers first: the Rekor checkpoint origin is the host:port of its URL.
   const servers = {} as Record<StackService, Server>
   const urls = {} as Record<StackService, string>
-  for (const service of ['fulcio', 'rekor', 'tsa'] as const) {
+  for (const service of ['fulcio', 'rekor', 'tsa', 'rekor2'] as const) {
     const server = createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
@@ -212,6 +231,31 @@ export async function startSigstoreStack(
         headers: { location: `${rekor.path}/${entryId}`, etag: entryId }
       }
     }
+    if (req.method === 'POST' && path === `${rekor.path}/retrieve`) {
+      // Search by content: the proposed entry's canonical body names its
+      // leaf, as in real Rekor; one object per entry, {} when not logged.
+      let entries: unknown
+      try {
+        entries = (JSON.parse(body.toString()) as { entries?: unknown }).entries
+      } catch {
+        return json(400, { code: 400, message: 'bad JSON' })
+      }
+      if (!Array.isArray(entries))
+        return json(422, { code: 422, message: 'entries is required' })
+      return json(
+        200,
+        entries.map(e => {
+          const canonical = Buffer.from(
+            canonicalJson(canonicalizeDsse(e as object))
+          )
+          const uuid = sha256(
+            Buffer.concat([Buffer.of(0), canonical])
+          ).toString('hex')
+          const entry = rekorEntries.get(uuid)
+          return entry ? { [treeId + uuid]: entry } : {}
+        })
+      )
+    }
     if (req.method === 'GET' && path.startsWith(`${rekor.path}/`)) {
       const id = path.slice(rekor.path.length + 1).toLowerCase()
       const entry = /^(?:[0-9a-f]{16})?[0-9a-f]{64}$/.test(id)
@@ -232,6 +276,15 @@ export async function startSigstoreStack(
       return json(404, { code: 404, message: 'entry not found' })
     }
     return notFound()
+  }
+
+  // Rekor v2: our own tile log; the checkpoint origin is host:port.
+  const rekorV2 = createRekorV2Log(urls.rekor2.replace(/^http:\/\//, ''))
+  routes.rekor2 = async (req, body) => {
+    if (req.method !== 'POST' || pathOf(req) !== '/api/v2/log/entries')
+      return notFound()
+    const r = rekorV2.create(body)
+    return json(r.status, r.json)
   }
 
   // TSA: DER requests translated to the mock's JSON; the reply carries the
@@ -301,6 +354,16 @@ export async function startSigstoreStack(
         hashAlgorithm: 'SHA2_256',
         publicKey: pub(tlKey.publicKey),
         logId: logId(tlKey.publicKey)
+      },
+      {
+        baseUrl: urls.rekor2,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes: b64(spki(rekorV2.publicKey)),
+          keyDetails: 'PKIX_ED25519',
+          validFor: { start }
+        },
+        logId: { keyId: rekorV2.logId }
       }
     ],
     certificateAuthorities: [
@@ -336,10 +399,31 @@ export async function startSigstoreStack(
   const dir = await mkdtemp(join(tmpdir(), 'sigil-sigstore-'))
   const trustedRootPath = join(dir, 'trusted_root.json')
   await writeFile(trustedRootPath, JSON.stringify(trustedRoot, null, 2))
+  const service = (url: string, majorApiVersion: number) => ({
+    url,
+    majorApiVersion,
+    validFor: { start },
+    operator: 'loopback'
+  })
+  const signingConfig = {
+    mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+    caUrls: [service(urls.fulcio, 1)],
+    oidcUrls: [],
+    rekorTlogUrls: [service(urls.rekor2, 2)],
+    rekorTlogConfig: { selector: 'ANY' },
+    tsaUrls: [service(`${urls.tsa}${tsaH.path}`, 1)],
+    tsaConfig: { selector: 'ANY' }
+  }
+  const signingConfigPath = join(dir, 'signing_config.json')
+  await writeFile(signingConfigPath, JSON.stringify(signingConfig, null, 2))
 
   return {
     fulcioUrl: urls.fulcio,
     rekorUrl: urls.rekor,
+    rekorV2Url: urls.rekor2,
+    rekorV2,
+    signingConfig,
+    signingConfigPath,
     tsaUrl: urls.tsa,
     tsaTimestampUrl: `${urls.tsa}${tsaH.path}`,
     trustedRoot,

@@ -7,9 +7,11 @@ import { readFile, writeFile } from 'node:fs/promises'
 import {
   DEFAULT_FULCIO_URL,
   DEFAULT_REKOR_URL,
+  chooseServices,
   createRuntime,
   loadTrustMaterial,
   parseDigestArgument,
+  readSigningConfigFile,
   signBlobs,
   verifyBlob
 } from '../cosign/index.ts'
@@ -17,7 +19,6 @@ import { StaticIdentityProvider } from '../sigstore/index.ts'
 import {
   InputError,
   describeError,
-  isObject,
   nullLogger,
   redact,
   registerSecret
@@ -31,38 +32,6 @@ import {
   specOf,
   wantsHelp
 } from './help.ts'
-
-/** The service URLs of a Sigstore signing config (v0.2): the first CA, the
- * first Rekor v1 log, the first TSA. */
-function servicesOf(config: unknown): {
-  fulcioUrl?: string
-  rekorUrl?: string
-  tsaUrl?: string
-} {
-  const first = (
-    list: unknown,
-    pick?: (e: object) => boolean
-  ): string | undefined => {
-    if (!Array.isArray(list)) return undefined
-    const e = list.find(
-      (x): x is Record<string, unknown> =>
-        isObject(x) && typeof x.url === 'string' && (!pick || pick(x))
-    )
-    return e ? String(e.url).replace(/\/+$/, '') : undefined
-  }
-  if (!isObject(config)) return {}
-  const fulcioUrl = first(config.caUrls)
-  const rekorUrl = first(
-    config.rekorTlogUrls,
-    e => (e as { majorApiVersion?: unknown }).majorApiVersion === 1
-  )
-  const tsaUrl = first(config.tsaUrls)
-  return {
-    ...(fulcioUrl ? { fulcioUrl } : {}),
-    ...(rekorUrl ? { rekorUrl } : {}),
-    ...(tsaUrl ? { tsaUrl } : {})
-  }
-}
 
 async function signBundle(rest: string[]): Promise<void> {
   const { flags, positionals } = parseArgs(rest, specOf(CONFORMANCE_SIGN_HELP))
@@ -83,11 +52,17 @@ async function signBundle(rest: string[]): Promise<void> {
       '--staging needs --trusted-root and --signing-config: only public good is built in'
     )
   }
+  // The signing config's services, chosen as the client spec says (the
+  // highest Rekor API version listed: a Rekor v2 log when there is one).
   const services = flags['signing-config']
-    ? servicesOf(
-        JSON.parse(await readFile(flags['signing-config'], 'utf8')) as unknown
-      )
-    : {}
+    ? chooseServices({
+        explicit: {},
+        config: await readSigningConfigFile(flags['signing-config']),
+        configSource: flags['signing-config'],
+        needs: { fulcio: true, rekor: true },
+        logger: nullLogger
+      })
+    : undefined
   const bytes = new Uint8Array(await readFile(subject))
   const http = createRuntime({
     userAgent: `sigil/${SIGIL_VERSION} (conformance)`,
@@ -98,9 +73,12 @@ async function signBundle(rest: string[]): Promise<void> {
       blobs: flags['in-toto'] === 'true' ? [] : [{ name: subject, bytes }],
       ...(flags['in-toto'] === 'true' ? { statement: bytes } : {}),
       tlogUpload: true,
-      fulcioUrl: services.fulcioUrl ?? DEFAULT_FULCIO_URL,
-      rekorUrl: services.rekorUrl ?? DEFAULT_REKOR_URL,
-      ...(services.tsaUrl ? { timestampServerUrl: services.tsaUrl } : {}),
+      fulcioUrl: services?.fulcioUrl ?? DEFAULT_FULCIO_URL,
+      rekorUrl: services?.rekorUrl ?? DEFAULT_REKOR_URL,
+      ...(services ? { rekorApiVersion: services.rekorApiVersion } : {}),
+      ...(services?.timestampServerUrl
+        ? { timestampServerUrl: services.timestampServerUrl }
+        : {}),
       trust: loadTrustMaterial(flags['trusted-root']),
       concurrency: 1
     },

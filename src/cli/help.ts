@@ -83,6 +83,7 @@ const BOOLEAN = new Set([
   'tlog-upload',
   'allow-http-registry',
   'insecure-ignore-tlog',
+  'offline',
   'skip-unsupported-policies'
 ])
 
@@ -138,7 +139,10 @@ const BLOB_SIGN_INPUTS = [
   'fulcio-url',
   'rekor-url',
   'timestamp-server-url',
+  'signing-config',
   'trusted-root',
+  'tuf-mirror',
+  'tuf-root',
   'concurrency',
   'retry-budget'
 ] as const
@@ -203,7 +207,7 @@ function inputFlags(
 /** verify-blob takes verify's policy and trust flags: no registry, no images. */
 const isBlobFlag = (name: string): boolean =>
   name.startsWith('certificate-') ||
-  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root'].includes(name)
+  ['key', 'trusted-root', 'tuf-mirror', 'tuf-root', 'rekor-url'].includes(name)
 
 export const COMMANDS = {
   sign: {

@@ -341,6 +341,7 @@ async function cmdVerifyBlob(
       : {}),
     ...(inputs.tufMirror ? { tufMirror: inputs.tufMirror } : {}),
     ...(inputs.tufRootPath ? { tufRootPath: inputs.tufRootPath } : {}),
+    ...(inputs.trustRekorUrl ? { rekorUrl: inputs.trustRekorUrl } : {}),
     env: io.env,
     logger,
     userAgent: `sigil/${SIGIL_VERSION} (cli)`

@@ -180,6 +180,9 @@ export async function signBlobFiles(
       ...(s.key ? { key: s.key } : {}),
       fulcioUrl: s.fulcioUrl,
       rekorUrl: s.rekorUrl,
+      ...('rekorApiVersion' in s && s.rekorApiVersion
+        ? { rekorApiVersion: s.rekorApiVersion }
+        : {}),
       ...(s.timestampServerUrl
         ? { timestampServerUrl: s.timestampServerUrl }
         : {}),

@@ -44,6 +44,12 @@ export {
   type RuntimeOptions
 } from './runtime.ts'
 export {
+  chooseServices,
+  readSigningConfigFile,
+  SUPPORTED_API_VERSIONS,
+  type ChosenServices
+} from './services.ts'
+export {
   resolveTrust,
   tufCacheRoot,
   TrustUnavailableError,

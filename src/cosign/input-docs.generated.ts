@@ -161,6 +161,13 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
     "description": "With key only, accept signatures that were never logged in Rekor. The run warns that such a signature is not in a public log; a log entry that is present is still verified.",
     "default": "false"
   },
+  "offline": {
+    "description": "Never ask Rekor (cosign --offline). A legacy .sig signature without its Rekor bundle annotation (older cosign, some mirrors strip annotations) is otherwise looked up in Rekor by its content, as cosign does, and its SET and inclusion proof verified.",
+    "default": "false"
+  },
+  "rekor-url": {
+    "description": "The Rekor v1 log where legacy signatures without a Rekor bundle annotation are looked up, and the log whose key SIGSTORE_REKOR_PUBLIC_KEY holds (cosign --rekor-url). Default https://rekor.sigstore.dev."
+  },
   "policy": {
     "description": "Verify against policy-controller ClusterImagePolicy documents instead of an identity or key: a YAML file (several documents allowed) or a directory of them, with any TrustRoot documents they reference; several paths one per line. Every policy whose spec.images globs match an image must pass, as in the cluster. Cannot be combined with certificate-* or key."
   },

@@ -99,6 +99,8 @@ export const VERIFY_INPUTS = [
   'annotations',
   'signature-repository',
   'insecure-ignore-tlog',
+  'offline',
+  'rekor-url',
   'policy',
   'no-match',
   'skip-unsupported-policies',
@@ -330,9 +332,15 @@ export function parseKmsKey(value: string, what: string): string | undefined {
 export async function readKey(
   value: string,
   env: NodeJS.ProcessEnv,
-  what: string
+  what: string,
+  /** Public keys may be fetched from an https URL (cosign --key https://…). */
+  allowUrl = false
 ): Promise<string> {
   if (value.includes('-----BEGIN')) return value
+  if (allowUrl && /^https?:\/\//i.test(value)) {
+    const { fetchKeyUrl } = await import('./key-location.ts')
+    return fetchKeyUrl(value, env, what)
+  }
   if (value.startsWith('env://')) {
     const name = value.slice('env://'.length)
     const v = env[name]
@@ -346,7 +354,7 @@ export async function readKey(
   if (/^[a-z0-9]+:\/\//.test(value)) {
     throw new InputError(
       'INPUT_KEY_UNSUPPORTED',
-      `${what}: ${value.split('://')[0]}:// keys are not supported; use a key file, PEM text, env://VAR or a ${SUPPORTED_KMS.map(p => `${p}://`).join(' / ')} key`
+      `${what}: ${value.split('://')[0]}:// keys are not supported; use a key file, PEM text, env://VAR, an https:// URL (public keys) or a ${SUPPORTED_KMS.map(p => `${p}://`).join(' / ')} key`
     )
   }
   try {
@@ -389,7 +397,7 @@ function parseTuf(
 export interface SigningServiceInputs {
   explicit: ExplicitServices
   signingConfigPath?: string
-  needs: { fulcio: boolean; rekor: boolean }
+  needs: { fulcio: boolean; rekor: boolean; setRequired?: boolean }
 }
 
 export interface SignInputs {
@@ -401,6 +409,8 @@ export interface SignInputs {
   trustedRootPath?: string
   tufMirror?: string
   tufRootPath?: string
+  /** rekor-url: the log SIGSTORE_REKOR_PUBLIC_KEY's key is for. */
+  trustRekorUrl?: string
   identityToken?: string
   registryUsername?: string
   registryPassword?: string
@@ -465,7 +475,15 @@ export async function toSignInputs(
         ...(timestampServerUrl ? { timestampServerUrl } : {})
       },
       ...(signingConfigPath ? { signingConfigPath } : {}),
-      needs: { fulcio: !key, rekor: tlogUpload }
+      needs: {
+        fulcio: !key,
+        rekor: tlogUpload,
+        // Legacy .sig/.att signatures alone need Rekor v1's signed entry
+        // timestamp (blobs are always written as bundles).
+        ...(format === 'legacy' && images.length > 0
+          ? { setRequired: true }
+          : {})
+      }
     },
     options: {
       images,
@@ -487,6 +505,7 @@ export async function toSignInputs(
     },
     trustPurpose: key && !tlogUpload && !timestampServerUrl ? 'none' : 'sign',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(rekorUrl ? { trustRekorUrl: rekorUrl } : {}),
     ...parseTuf(raw, env, naming),
     ...(identityToken ? { identityToken } : {}),
     ...(registryUsername ? { registryUsername } : {}),
@@ -574,6 +593,8 @@ export interface VerifyInputs {
   trustedRootPath?: string
   tufMirror?: string
   tufRootPath?: string
+  /** rekor-url: the log SIGSTORE_REKOR_PUBLIC_KEY's key is for. */
+  trustRekorUrl?: string
   registryUsername?: string
   registryPassword?: string
   /** The one registry host the explicit credentials are sent to. */
@@ -711,8 +732,10 @@ export async function toVerifyInputs(
   const trustedRootPath = val(raw, 'trusted-root')
   const kmsKey = keyRef ? parseKmsKey(keyRef, n('key')) : undefined
   const publicKey =
-    keyRef && !kmsKey ? await readKey(keyRef, env, n('key')) : undefined
+    keyRef && !kmsKey ? await readKey(keyRef, env, n('key'), true) : undefined
   const retryBudgetMs = parseRetryBudgetMs(raw, naming)
+  const offline = parseBoolean(raw, 'offline', false, naming)
+  const rekorUrl = parseUrl(raw, 'rekor-url', naming)
   return {
     ...(retryBudgetMs ? { retryBudgetMs } : {}),
     ...(policyInputs ? { policy: policyInputs } : {}),
@@ -725,10 +748,13 @@ export async function toVerifyInputs(
       ...(kmsKey ? { kmsKey } : {}),
       annotations: parseAnnotations(raw, naming),
       ...(signatureRepository ? { signatureRepository } : {}),
-      ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {})
+      ...(insecureIgnoreTlog ? { insecureIgnoreTlog } : {}),
+      ...(offline ? { offline } : {}),
+      ...(rekorUrl ? { rekorUrl } : {})
     },
     trustPurpose: 'verify',
     ...(trustedRootPath ? { trustedRootPath } : {}),
+    ...(rekorUrl ? { trustRekorUrl: rekorUrl } : {}),
     ...parseTuf(raw, env, naming),
     ...(registryUsername ? { registryUsername } : {}),
     ...(registryPassword ? { registryPassword } : {}),

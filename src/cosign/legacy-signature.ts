@@ -1,9 +1,10 @@
 // cosign's legacy `.sig` layer (simple-signing payload + annotations) as a
 // SignedEntity, and its verification: the pure engine plus cosign's claim
 // checks (payload digest, simple-signing type, docker-manifest-digest equal
-// to the image digest, requested annotations). Offline only: a layer without
-// the Rekor bundle annotation fails with TLOG_MISSING rather than triggering
-// a Rekor lookup.
+// to the image digest, requested annotations). Pure: a layer without the
+// Rekor bundle annotation is verified with the entries the caller looked up
+// in Rekor (verify-image.ts, as cosign does: SET and inclusion proof both
+// required), else fails with TLOG_MISSING saying why.
 // Spec: shared/docs/cosign-spec.md §1.3-1.7, §8.2 (sigstore/cosign
 // pkg/cosign/verify.go verifyInternal, pkg/cosign/bundle/rekor.go).
 
@@ -19,6 +20,7 @@ import {
 import {
   VerificationError,
   certificateFromDer,
+  toTlogEntry,
   verifySignedEntity,
   type KeyMaterial,
   type PublicKeyInput,
@@ -28,6 +30,7 @@ import {
   type VerificationResult
 } from '../sigstore/verify/index.ts'
 import type { TrustMaterial } from '../sigstore/trust/index.ts'
+import type { TransparencyLogEntry } from '../sigstore/bundle/index.ts'
 import {
   ANNOTATION_BUNDLE,
   ANNOTATION_CERTIFICATE,
@@ -210,6 +213,14 @@ export interface VerifyLegacySignatureOptions {
   /** Verified timestamps required (default 0). */
   timestampThreshold?: number
   now?: Date
+  /**
+   * For a layer without the Rekor bundle annotation: the entries found in
+   * Rekor for its signature (online lookup); each needs SET and proof.
+   */
+  loggedEntries?: readonly TransparencyLogEntry[]
+  /** Why there are no looked-up entries, for the TLOG_MISSING message
+   * (e.g. "online lookup is off (offline)"); with its remedy. */
+  noLookup?: { why: string; remedy: string }
 }
 
 export interface LegacyVerificationResult extends VerificationResult {
@@ -242,10 +253,15 @@ export function verifyLegacySignature(
       `the signature layer has no ${ANNOTATION_CERTIFICATE} annotation; verify it with the signer's public key`
     )
   }
+  if (entity.tlogEntries.length === 0 && o.loggedEntries?.length) {
+    entity.tlogEntries = o.loggedEntries.map(toTlogEntry)
+    entity.requireInclusionProof = true
+  }
   if ((o.tlogThreshold ?? 1) > 0 && entity.tlogEntries.length === 0) {
     throw new VerificationError(
       'TLOG_MISSING',
-      `the signature layer has no ${ANNOTATION_BUNDLE} annotation (Rekor bundle); it cannot be verified offline`
+      `the signature layer has no ${ANNOTATION_BUNDLE} annotation (Rekor bundle)${o.noLookup ? `, and ${o.noLookup.why}` : '; it cannot be verified offline'}`,
+      o.noLookup ? { remedy: o.noLookup.remedy } : undefined
     )
   }
   const result = verifySignedEntity(entity, {

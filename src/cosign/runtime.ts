@@ -102,6 +102,8 @@ export interface RunInputs {
   trustedRootPath?: string
   tufMirror?: string
   tufRootPath?: string
+  /** rekor-url, when given: the log SIGSTORE_REKOR_PUBLIC_KEY's key is for. */
+  trustRekorUrl?: string
   /** Signing runs: how to choose Fulcio, Rekor and the TSA. */
   signing?: SigningServiceInputs
   registryUsername?: string
@@ -146,6 +148,7 @@ export function prepareRun(
           : {}),
         ...(inputs.tufMirror ? { tufMirror: inputs.tufMirror } : {}),
         ...(inputs.tufRootPath ? { tufRootPath: inputs.tufRootPath } : {}),
+        ...(inputs.trustRekorUrl ? { rekorUrl: inputs.trustRekorUrl } : {}),
         env: o.env ?? process.env,
         logger: o.logger,
         userAgent: o.userAgent

@@ -5,13 +5,17 @@
 //   3. without either (an explicit trusted root and no signing config):
 //      the public-good Fulcio and Rekor, no TSA (as before signing configs).
 // Selection follows the client spec (sigstore/trust/signing-config.ts) with
-// the API versions this client speaks: Fulcio v1, Rekor v1, TSA v1.
+// the API versions this client speaks: Fulcio v1, Rekor v1 and v2, TSA v1.
+// The highest version wins: a config that lists a Rekor v2 log gets a v2
+// entry (with the TSA's timestamp, which v2 needs), except for the legacy
+// format alone: a `.sig` needs the signed entry timestamp only Rekor v1 gives.
 
 import { readFile } from 'node:fs/promises'
 import {
   parseSigningConfig,
   selectService,
   selectServices,
+  validAt,
   type SigningConfig,
   type SigningService
 } from '../sigstore/index.ts'
@@ -23,7 +27,7 @@ import { SignError } from './errors.ts'
 export const SUPPORTED_API_VERSIONS = {
   ca: [1],
   oidc: [1],
-  rekor: [1],
+  rekor: [1, 2],
   tsa: [1]
 } as const
 
@@ -36,6 +40,8 @@ export interface ExplicitServices {
 export interface ChosenServices {
   fulcioUrl: string
   rekorUrl: string
+  /** Rekor API of rekorUrl: 2 only when the signing config chose a v2 log. */
+  rekorApiVersion: 1 | 2
   timestampServerUrl?: string
 }
 
@@ -74,8 +80,9 @@ export function chooseServices(o: {
   explicit: ExplicitServices
   config: SigningConfig | undefined
   configSource: string
-  /** What will be used: keyless needs Fulcio, tlog-upload needs Rekor. */
-  needs: { fulcio: boolean; rekor: boolean }
+  /** What will be used: keyless needs Fulcio, tlog-upload needs Rekor;
+   * setRequired: only legacy signatures are written (they need a SET). */
+  needs: { fulcio: boolean; rekor: boolean; setRequired?: boolean }
   logger: Logger
   now?: number
 }): ChosenServices {
@@ -103,29 +110,49 @@ export function chooseServices(o: {
   }
 
   let rekorUrl = explicit.rekorUrl
+  let rekorApiVersion: 1 | 2 = 1
   if (rekorUrl) lines.push(`Rekor ${rekorUrl}: rekor-url`)
   else if (config && o.needs.rekor) {
+    const supported: readonly number[] = o.needs.setRequired
+      ? [1]
+      : SUPPORTED_API_VERSIONS.rekor
     const picked = selectServices(
       config.rekorTlogUrls,
       config.rekorTlogConfig,
-      SUPPORTED_API_VERSIONS.rekor,
+      supported,
       now,
       'Rekor'
     )
-    const newer = config.rekorTlogUrls.filter(
+    const v2Only = config.rekorTlogUrls.filter(
+      s => s.majorApiVersion === 2 && validAt(s, now)
+    )
+    const skipped = config.rekorTlogUrls.filter(
       s =>
-        !(SUPPORTED_API_VERSIONS.rekor as readonly number[]).includes(
-          s.majorApiVersion
-        ) &&
-        s.start !== undefined &&
-        s.start <= now &&
-        (s.end === undefined || now <= s.end)
+        !supported.includes(s.majorApiVersion) &&
+        validAt(s, now) &&
+        picked.every(p => p.url !== s.url)
     )
     if (picked.length === 0) {
+      if (o.needs.setRequired && v2Only.length > 0) {
+        throw new SignError(
+          'LEGACY_FORMAT_NEEDS_REKOR_V1',
+          `the ${from} lists only Rekor v2 logs (${v2Only.map(describe).join(', ')}); format "legacy" writes cosign .sig signatures, whose dev.sigstore.cosign/bundle annotation needs a signed entry timestamp, which Rekor v2 does not give`,
+          {
+            remedy:
+              'Choose format "bundle" or "both" (--format; a Sigstore bundle carries the inclusion proof and an RFC 3161 timestamp instead), or set "rekor-url" (--rekor-url) to a Rekor v1 log (public good: https://rekor.sigstore.dev).'
+          }
+        )
+      }
+      const newer = config.rekorTlogUrls.filter(
+        s =>
+          !supported.includes(s.majorApiVersion) &&
+          s.start !== undefined &&
+          validAt(s, now)
+      )
       throw new SignError(
         'SIGNING_CONFIG_NO_SERVICE',
         newer.length > 0
-          ? `the ${from} lists only Rekor logs of an API version Sigil does not sign with yet: ${newer.map(describe).join(', ')} (Sigil writes Rekor API v1 entries)`
+          ? `the ${from} lists only Rekor logs of an API version Sigil does not sign with: ${newer.map(describe).join(', ')} (Sigil writes Rekor API v${SUPPORTED_API_VERSIONS.rekor.join(' and v')} entries)`
           : `the ${from} lists no Rekor log that is valid now`,
         {
           remedy:
@@ -140,9 +167,17 @@ export function chooseServices(o: {
         { remedy: 'Set "rekor-url" (--rekor-url) to the log to use.' }
       )
     }
-    rekorUrl = picked[0]!.url
+    const chosen = picked[0]!
+    rekorUrl = chosen.url
+    rekorApiVersion = chosen.majorApiVersion === 2 ? 2 : 1
+    const why =
+      skipped.length === 0
+        ? ''
+        : o.needs.setRequired && skipped.some(s => s.majorApiVersion === 2)
+          ? `; not ${skipped.map(s => s.url).join(', ')} (Rekor v2 gives no signed entry timestamp, which format "legacy" needs)`
+          : `; not ${skipped.map(s => s.url).join(', ')} (API v${skipped[0]!.majorApiVersion}: Sigil writes Rekor v${SUPPORTED_API_VERSIONS.rekor.join(' and v')} entries)`
     lines.push(
-      `Rekor ${describe(picked[0]!)}: ${from}, selector ${config.rekorTlogConfig.selector}${newer.length > 0 ? `; not ${newer.map(s => s.url).join(', ')} (API v${newer[0]!.majorApiVersion}: Sigil writes Rekor v1 entries)` : ''}`
+      `Rekor ${describe(chosen)}: ${from}, selector ${config.rekorTlogConfig.selector}${chosen.majorApiVersion === 2 ? ', the highest API version listed' : ''}${why}`
     )
   }
   rekorUrl ??= DEFAULT_REKOR_URL
@@ -192,10 +227,21 @@ export function chooseServices(o: {
       )
     }
   }
+  if (rekorApiVersion === 2 && !timestampServerUrl) {
+    throw new SignError(
+      'SIGNING_CONFIG_NO_TIMESTAMP',
+      `the ${from} chose the Rekor v2 log ${rekorUrl}, which vouches for no signing time, and no timestamp authority: a signature logged there needs an RFC 3161 timestamp`,
+      {
+        remedy:
+          'Set "timestamp-server-url" (--timestamp-server-url), or set "rekor-url" (--rekor-url) to a Rekor v1 log.'
+      }
+    )
+  }
   for (const l of lines) logger.info(`Service: ${l}`)
   return {
     fulcioUrl,
     rekorUrl,
+    rekorApiVersion,
     ...(timestampServerUrl ? { timestampServerUrl } : {})
   }
 }

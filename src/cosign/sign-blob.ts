@@ -42,6 +42,8 @@ export interface SignBlobsOptions {
   key?: { pem: string; password?: string } | { kms: string }
   fulcioUrl: string
   rekorUrl: string
+  /** Rekor API of rekorUrl (default 1; 2 from a signing config). */
+  rekorApiVersion?: 1 | 2
   timestampServerUrl?: string
   trust: TrustMaterial | Promise<TrustMaterial>
   concurrency: number
@@ -150,6 +152,9 @@ export async function signBlobs(
     trust,
     tlogUpload: options.tlogUpload,
     rekorUrl: options.rekorUrl,
+    ...(options.rekorApiVersion
+      ? { rekorApiVersion: options.rekorApiVersion }
+      : {}),
     ...(options.timestampServerUrl
       ? { timestampServerUrl: options.timestampServerUrl }
       : {}),

@@ -7,6 +7,7 @@ import type { HttpClient } from '../http/index.ts'
 import { eventLoopStalls, type RegistryClient } from '../oci/index.ts'
 import {
   buildHashedRekordEntry,
+  buildHashedRekordRequestV002,
   toRekorV1Bundle,
   toSignedEntity,
   verifySignedEntity,
@@ -18,6 +19,7 @@ import {
   AppError,
   mapLimit,
   ociDigest,
+  sha256,
   sha256Hex,
   toBase64,
   utf8,
@@ -43,7 +45,9 @@ import {
 import {
   NOTHING_PUSHED,
   logEntry,
+  logsToRekorV2,
   obtainSigner,
+  rekorV2Verifier,
   signDsse,
   signingServices,
   timestamp,
@@ -86,6 +90,8 @@ export interface SignImagesOptions {
   key?: { pem: string; password?: string } | { kms: string }
   fulcioUrl: string
   rekorUrl: string
+  /** Rekor API of rekorUrl (default 1; 2 from a signing config). */
+  rekorApiVersion?: 1 | 2
   timestampServerUrl?: string
   /** The services chosen from the signing config (runtime.ts), awaited
    * once the references parse; they replace fulcioUrl, rekorUrl and
@@ -339,18 +345,48 @@ async function signImagesNow(
     trust: options.trust,
     tlogUpload: options.tlogUpload,
     rekorUrl: options.rekorUrl,
+    ...(options.rekorApiVersion
+      ? { rekorApiVersion: options.rekorApiVersion }
+      : {}),
     ...(options.timestampServerUrl
       ? { timestampServerUrl: options.timestampServerUrl }
       : {}),
     nothing: NOTHING_PUSHED
   })
+  // Rekor v2 gives no signed entry timestamp, which cosign's legacy .sig and
+  // .att need (dev.sigstore.cosign/bundle): "both" writes the bundle alone.
+  // (Format "legacy" alone never gets here with v2: services.ts refuses.)
+  const writeLegacy =
+    options.format === 'legacy' ||
+    (options.format === 'both' && !logsToRekorV2(services))
+  if (options.format === 'legacy' && logsToRekorV2(services)) {
+    throw new SignError(
+      'LEGACY_FORMAT_NEEDS_REKOR_V1',
+      `format "legacy" writes cosign .sig signatures, whose dev.sigstore.cosign/bundle annotation needs a signed entry timestamp, which the Rekor v2 log ${options.rekorUrl} does not give; ${NOTHING_PUSHED}`,
+      {
+        remedy:
+          'Choose format "bundle" or "both" (--format), or set "rekor-url" (--rekor-url) to a Rekor v1 log (public good: https://rekor.sigstore.dev).'
+      }
+    )
+  }
+  if (options.format === 'both' && !writeLegacy) {
+    logger.warn(
+      `format "both": only the Sigstore bundle is written; the legacy ${options.attestation ? '.att' : '.sig'} tag is not, since it needs a signed entry timestamp and the Rekor v2 log ${options.rekorUrl} gives none (the bundle carries the inclusion proof and an RFC 3161 timestamp). cosign 2.x+ and @sigstore/verify read the bundle.`
+    )
+  }
   const prepared = await logger.group('Signing and logging', () =>
     mapLimit(targets, options.concurrency, async target => {
       // Legacy and bundle signatures of one digest are logged in parallel.
       const signatures: PreparedSignature[] = options.attestation
-        ? await prepareAttestation(target, signer, options, services)
+        ? await prepareAttestation(
+            target,
+            signer,
+            options,
+            services,
+            writeLegacy
+          )
         : await Promise.all([
-            ...(options.format !== 'bundle'
+            ...(writeLegacy
               ? [prepareLegacy(target, signer, options, services)]
               : []),
             ...(options.format !== 'legacy'
@@ -567,11 +603,20 @@ async function prepareLegacy(
     services.rekor
       ? logEntry(
           services,
-          buildHashedRekordEntry({
-            payloadSha256Hex: sha256Hex(payload),
-            signature,
-            verifierPem: signer.verifierPem
-          }),
+          {
+            v1: () =>
+              buildHashedRekordEntry({
+                payloadSha256Hex: sha256Hex(payload),
+                signature,
+                verifierPem: signer.verifierPem
+              }),
+            v2: () =>
+              buildHashedRekordRequestV002({
+                digest: sha256(payload),
+                signature,
+                verifier: rekorV2Verifier(signer)
+              })
+          },
           digest
         )
       : undefined,
@@ -618,7 +663,8 @@ async function prepareAttestation(
   target: ImageTarget,
   signer: RunSigner,
   options: ResolvedOptions,
-  services: SigningServices
+  services: SigningServices,
+  writeLegacy: boolean
 ): Promise<PreparedSignature[]> {
   const attestation = options.attestation
   if (!attestation) throw new TypeError('no attestation to prepare')
@@ -637,7 +683,7 @@ async function prepareAttestation(
   const signed = await signDsse(statement, signer, services, digest)
   const logIndex = signed.entry ? Number(signed.entry.logIndex) : undefined
   const out: PreparedSignature[] = []
-  if (options.format !== 'bundle') {
+  if (writeLegacy) {
     out.push({
       attestationBundle: signed.bundle,
       format: 'legacy',

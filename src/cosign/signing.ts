@@ -1,7 +1,8 @@
 // The signing steps every use case shares (images, attestations, blobs):
 // one run signer (key pair, or ONE Fulcio certificate), a Rekor entry checked
-// against the trusted root before anything is published, an optional RFC 3161
-// timestamp, and the Sigstore bundle v0.3 of a DSSE envelope or of a message
+// against the trusted root before anything is published (Rekor v1: SET and
+// proof; Rekor v2: proof and checkpoint), an RFC 3161 timestamp (optional
+// with Rekor v1, required with Rekor v2, which vouches for no time), and the Sigstore bundle v0.3 of a DSSE envelope or of a message
 // signature. Each wraps a service failure to say which step failed and that
 // nothing was published.
 import type { HttpClient } from '../http/index.ts'
@@ -9,12 +10,16 @@ import {
   BUNDLE_V03_MEDIA_TYPE,
   IN_TOTO_PAYLOAD_TYPE,
   RekorClient,
+  RekorV2Client,
   TsaClient,
   buildDsseEntry,
+  buildDsseRequestV002,
   buildHashedRekordEntry,
+  buildHashedRekordRequestV002,
   verifyTlogEntry,
   type Bundle,
   type IdentityProvider,
+  type RekorV2VerifierInput,
   type TransparencyLogEntry,
   type TrustMaterial
 } from '../sigstore/index.ts'
@@ -120,7 +125,8 @@ export async function obtainSigner(o: ObtainSignerOptions): Promise<RunSigner> {
 /** The transparency log and timestamp authority of a run (either optional). */
 export interface SigningServices {
   trust: TrustMaterial
-  rekor?: RekorClient
+  /** The log: a Rekor v1 or a Rekor v2 (tile) API. */
+  rekor?: RekorClient | RekorV2Client
   rekorUrl: string
   tsa?: TsaClient
   timestampServerUrl?: string
@@ -133,15 +139,32 @@ export function signingServices(o: {
   trust: TrustMaterial
   tlogUpload: boolean
   rekorUrl: string
+  /** The Rekor API major version of rekorUrl (default 1). */
+  rekorApiVersion?: 1 | 2
   timestampServerUrl?: string
   nothing: string
 }): SigningServices {
+  const v2 = o.tlogUpload && o.rekorApiVersion === 2
+  if (v2 && !o.timestampServerUrl) {
+    throw new SignError(
+      'SIGNING_CONFIG_NO_TIMESTAMP',
+      `the Rekor v2 log ${o.rekorUrl} vouches for no signing time, so a signature logged there needs an RFC 3161 timestamp, and no timestamp authority is chosen; ${o.nothing}`,
+      {
+        remedy:
+          'Set "timestamp-server-url" (--timestamp-server-url), use a signing config that lists a TSA, or set "rekor-url" (--rekor-url) to a Rekor v1 log.'
+      }
+    )
+  }
   return {
     trust: o.trust,
     rekorUrl: o.rekorUrl,
     nothing: o.nothing,
     ...(o.tlogUpload
-      ? { rekor: new RekorClient({ baseUrl: o.rekorUrl, http: o.http }) }
+      ? {
+          rekor: v2
+            ? new RekorV2Client({ baseUrl: o.rekorUrl, http: o.http })
+            : new RekorClient({ baseUrl: o.rekorUrl, http: o.http })
+        }
       : {}),
     ...(o.timestampServerUrl
       ? {
@@ -152,17 +175,43 @@ export function signingServices(o: {
   }
 }
 
+/** The log entry of a run's signatures, in the shape the log speaks. */
+export interface ProposedEntry {
+  /** Rekor v1: hashedrekord / dsse 0.0.1 */
+  v1: () => object
+  /** Rekor v2: hashedrekord / DSSE request 0.0.2 */
+  v2: () => Parameters<RekorV2Client['createEntry']>[0]
+}
+
+/** What a Rekor v2 entry names as the signer: certificate, else key. */
+export function rekorV2Verifier(signer: RunSigner): RekorV2VerifierInput {
+  return {
+    publicKeySpki: signer.key.publicKeySpki,
+    hash: signer.key.hash,
+    ...(signer.certificate
+      ? { certificateDer: signer.certificate.leafDer }
+      : {})
+  }
+}
+
+/** True when the run logs to a Rekor v2 (tile) log. */
+export const logsToRekorV2 = (services: SigningServices): boolean =>
+  services.rekor instanceof RekorV2Client
+
 /** Logs `proposed` and verifies what Rekor returned before anything is published. */
 export async function logEntry(
   services: SigningServices,
-  proposed: object,
+  proposed: ProposedEntry,
   subject: string
 ): Promise<TransparencyLogEntry> {
-  if (!services.rekor) throw new TypeError('no transparency log configured')
+  const rekor = services.rekor
+  if (!rekor) throw new TypeError('no transparency log configured')
   const entry = await step(
     `logging the signature of ${subject}`,
-    `Rekor at ${services.rekorUrl}`,
-    services.rekor.createEntry(proposed),
+    `Rekor${rekor instanceof RekorV2Client ? ' v2' : ''} at ${services.rekorUrl}`,
+    rekor instanceof RekorV2Client
+      ? Promise.resolve().then(() => rekor.createEntry(proposed.v2()))
+      : Promise.resolve().then(() => rekor.createEntry(proposed.v1())),
     services.nothing
   )
   // Verify what the log returned (SET, and the inclusion proof when present)
@@ -227,7 +276,7 @@ export interface SignedDsse {
   timestamp?: Uint8Array
 }
 
-/** Signs an in-toto statement as DSSE, logs it (dsse v0.0.1), timestamps it. */
+/** Signs an in-toto statement as DSSE, logs it (dsse 0.0.1, or 0.0.2 in Rekor v2), timestamps it. */
 export async function signDsse(
   statement: Uint8Array,
   signer: RunSigner,
@@ -243,7 +292,15 @@ export async function signDsse(
     services.rekor
       ? logEntry(
           services,
-          buildDsseEntry({ envelopeJson, verifierPem: signer.verifierPem }),
+          {
+            v1: () =>
+              buildDsseEntry({ envelopeJson, verifierPem: signer.verifierPem }),
+            v2: () =>
+              buildDsseRequestV002({
+                envelope,
+                verifier: rekorV2Verifier(signer)
+              })
+          },
           subject
         )
       : undefined,
@@ -294,11 +351,20 @@ export async function signMessage(
     services.rekor
       ? logEntry(
           services,
-          buildHashedRekordEntry({
-            digest: { algorithm: hash, hex: toHex(d) },
-            signature,
-            verifierPem: signer.verifierPem
-          }),
+          {
+            v1: () =>
+              buildHashedRekordEntry({
+                digest: { algorithm: hash, hex: toHex(d) },
+                signature,
+                verifierPem: signer.verifierPem
+              }),
+            v2: () =>
+              buildHashedRekordRequestV002({
+                digest: d,
+                signature,
+                verifier: rekorV2Verifier(signer)
+              })
+          },
           subject
         )
       : undefined,

@@ -11,6 +11,10 @@
 //      how old it is; signing fails, unless the trusted root is given.
 // SIGIL_TUF_OFFLINE=true never contacts a mirror (air-gapped runners, the
 // test suite): the cache, else the embedded root, with a note.
+// cosign's SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY,
+// SIGSTORE_CT_LOG_PUBLIC_KEY_FILE and SIGSTORE_TSA_CERTIFICATE_FILE then
+// replace one kind of trust material each (trust-env.ts); an explicit
+// trusted root wins over them, as in cosign.
 
 import { readFile, stat, utimes } from 'node:fs/promises'
 import { homedir } from 'node:os'
@@ -22,6 +26,8 @@ import {
   type TrustMaterial
 } from '../sigstore/index.ts'
 import { AppError, InputError, type Logger } from '../util/index.ts'
+import { DEFAULT_REKOR_URL } from './defaults.ts'
+import { readTrustVariables } from './trust-env.ts'
 
 export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev'
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json'
@@ -46,6 +52,9 @@ export interface TrustSourceOptions {
   env: NodeJS.ProcessEnv
   logger: Logger
   userAgent: string
+  /** The Rekor log of the run (rekor-url), named by SIGSTORE_REKOR_PUBLIC_KEY's
+   * key (default public good). */
+  rekorUrl?: string
   /** Tests fix the clock. */
   now?: () => number
   /** Tests shorten the retry budget of TUF requests (default 5 s). */
@@ -116,30 +125,7 @@ function tufOffline(env: NodeJS.ProcessEnv): boolean {
   return /^(1|true|yes)$/i.test(env['SIGIL_TUF_OFFLINE'] ?? '')
 }
 
-/**
- * cosign's variables that replace one kind of trust material with a PEM
- * file. Not honoured yet: a run that sets one fails rather than silently
- * trusting something else than the user said.
- */
-export const UNSUPPORTED_TRUST_VARIABLES = [
-  'SIGSTORE_ROOT_FILE',
-  'SIGSTORE_REKOR_PUBLIC_KEY',
-  'SIGSTORE_CT_LOG_PUBLIC_KEY_FILE',
-  'SIGSTORE_TSA_CERTIFICATE_FILE'
-] as const
-
-function checkTrustVariables(o: TrustSourceOptions): void {
-  const set = UNSUPPORTED_TRUST_VARIABLES.filter(v => o.env[v]?.trim())
-  if (set.length > 0) {
-    throw new InputError(
-      'INPUT_TRUST_VARIABLE_UNSUPPORTED',
-      `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set: cosign replaces part of its trusted root with such files; Sigil does not read them yet, and will not silently trust something else`,
-      {
-        remedy:
-          'Build a trusted_root.json from the same files (cosign trusted-root create --fulcio ... --rekor ... --ctfe ... --tsa ...) and pass it as "trusted-root" (--trusted-root); then unset the variable.'
-      }
-    )
-  }
+function noteExperimental(o: TrustSourceOptions): void {
   if (o.env['COSIGN_EXPERIMENTAL']?.trim()) {
     o.logger.debug(
       'COSIGN_EXPERIMENTAL is set: accepted and not needed (keyless signing and verification are the default)'
@@ -162,8 +148,25 @@ export async function resolveTrust(
       source: 'none needed (key pair, no transparency log, no timestamp)'
     }
   }
-  // An explicit trusted root wins over them, as in cosign.
-  checkTrustVariables(o)
+  noteExperimental(o)
+  // Read first: a file that is not there fails before any network.
+  const vars = await readTrustVariables(o.env, o.rekorUrl ?? DEFAULT_REKOR_URL)
+  const base = await resolveTufTrust(o)
+  if (!vars) return base
+  const what: Record<string, string> = {
+    SIGSTORE_ROOT_FILE: 'Fulcio CAs',
+    SIGSTORE_REKOR_PUBLIC_KEY: 'Rekor key',
+    SIGSTORE_CT_LOG_PUBLIC_KEY_FILE: 'CT log key',
+    SIGSTORE_TSA_CERTIFICATE_FILE: 'TSA chain'
+  }
+  return {
+    ...base,
+    trust: vars.apply(base.trust),
+    source: `${base.source}, with ${vars.names.map(n => `the ${what[n]} from ${n}=${o.env[n]!.trim()}`).join(', ')}`
+  }
+}
+
+async function resolveTufTrust(o: TrustSourceOptions): Promise<ResolvedTrust> {
   const tuf = await import('../sigstore/tuf/index.ts')
   const embedded = await import('../sigstore/tuf/public-good-root.generated.ts')
   const mirror = (o.tufMirror ?? PUBLIC_GOOD_TUF_MIRROR).replace(/\/+$/, '')

@@ -1,13 +1,17 @@
 // The verification use case: for each image digest, find every signature in
 // both places cosign stores them (bundle referrers and the legacy `.sig`
 // tag), verify each candidate against the trusted root and the policy with
-// the pure verifier, and report why each one was accepted or rejected.
+// the pure verifier, and report why each one was accepted or rejected. A
+// legacy signature without its Rekor bundle annotation is looked up in Rekor
+// by content first (as cosign does), unless `offline`.
 import type { HttpClient } from '../http/index.ts'
 import { fetchKmsPublicKey } from '../kms/index.ts'
 import type { RegistryClient } from '../oci/index.ts'
 import {
   PolicyError,
+  RekorClient,
   VerificationError,
+  buildHashedRekordEntry,
   parseBundle,
   toSignedEntity,
   verifySignedEntity,
@@ -19,8 +23,15 @@ import {
   InputError,
   fromBase64,
   mapLimit,
+  sha256Hex,
   type Logger
 } from '../util/index.ts'
+import {
+  ANNOTATION_BUNDLE,
+  ANNOTATION_CERTIFICATE,
+  ANNOTATION_SIGNATURE
+} from './constants.ts'
+import { DEFAULT_REKOR_URL } from './defaults.ts'
 import { NoMatchingSignaturesError, NoSignaturesError } from './errors.ts'
 import { kmsContext } from './kms.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
@@ -55,6 +66,12 @@ export interface VerifyImagesOptions {
   signatureRepository?: string
   /** Key mode only: accept signatures that were never logged in Rekor. */
   insecureIgnoreTlog?: boolean
+  /** Never ask Rekor (cosign --offline): a legacy signature must carry its
+   * Rekor bundle annotation. */
+  offline?: boolean
+  /** The Rekor v1 log looked up for legacy signatures without a Rekor
+   * bundle (cosign --rekor-url; default public good). */
+  rekorUrl?: string
   /**
    * Identity policies of which any one suffices (a ClusterImagePolicy's
    * `identities`); when given, `policy` is not used.
@@ -333,11 +350,18 @@ async function verifyTarget(
     }
     try {
       const payload = cand.payload
+      const lookup = await lookUpLegacyEntry(
+        cand.descriptor.annotations ?? {},
+        payload,
+        options,
+        deps
+      )
       const r = withAnyPolicy(options, policy =>
         verifyLegacySignature({
           layer: cand.descriptor,
           payload,
           expectedDigest: digest,
+          ...lookup,
           trust: options.trust,
           policy,
           ...(options.publicKey ? { publicKey: options.publicKey } : {}),
@@ -406,6 +430,72 @@ async function verifyTarget(
     { cause: best, ...(best?.remedy ? { remedy: best.remedy } : {}) }
   )
   return base
+}
+
+/**
+ * cosign's online lookup for a `.sig` layer without the Rekor bundle
+ * annotation (sigstore/cosign pkg/cosign/tlog.go FindTlogEntry): the
+ * hashedrekord entry its signature, verifier and payload hash make, searched
+ * in Rekor by content; the earliest logged one is verified like a bundle's
+ * (SET and inclusion proof). Nothing to do when the layer has its bundle,
+ * the log is not required, or no verifier is known (that fails anyway).
+ */
+async function lookUpLegacyEntry(
+  a: Record<string, string>,
+  payload: Uint8Array,
+  options: VerifyImagesOptions,
+  deps: VerifyImagesDeps
+): Promise<
+  Pick<
+    Parameters<typeof verifyLegacySignature>[0],
+    'loggedEntries' | 'noLookup'
+  >
+> {
+  if (a[ANNOTATION_BUNDLE] !== undefined || options.insecureIgnoreTlog)
+    return {}
+  const name = options.nameInput ?? ((i: string) => `"${i}"`)
+  if (options.offline) {
+    return {
+      noLookup: {
+        why: `online lookup is off (${name('offline')}), so Rekor was not asked`,
+        remedy: `Unset ${name('offline')} so Sigil looks the signature up in Rekor by its content, as cosign does; or sign again with a current cosign or Sigil, which store the Rekor bundle in the signature.`
+      }
+    }
+  }
+  const signature = a[ANNOTATION_SIGNATURE]
+  const verifierPem = a[ANNOTATION_CERTIFICATE] || options.publicKey
+  if (!signature || !verifierPem || !deps.http) return {}
+  const rekorUrl = options.rekorUrl ?? DEFAULT_REKOR_URL
+  let proposed
+  try {
+    proposed = buildHashedRekordEntry({
+      payloadSha256Hex: sha256Hex(payload),
+      signature: fromBase64(signature),
+      verifierPem
+    })
+  } catch {
+    return {} // a malformed layer: the verifier says what is wrong
+  }
+  deps.logger.debug(
+    `no ${ANNOTATION_BUNDLE} annotation: looking the signature up in Rekor at ${rekorUrl}`
+  )
+  const found = await new RekorClient({
+    baseUrl: rekorUrl,
+    http: deps.http,
+    logger: deps.logger
+  }).findEntries(proposed)
+  if (found.length === 0) {
+    return {
+      noLookup: {
+        why: `Rekor at ${rekorUrl} has no entry for this signature (looked up by its content)`,
+        remedy: `If the signature was logged in another Rekor, set ${name('rekor-url')} to it; else it was never logged: sign again with the log on.`
+      }
+    }
+  }
+  const time = (e: (typeof found)[number]): number =>
+    Number(e.entry.integratedTime ?? Infinity)
+  const earliest = found.reduce((a, b) => (time(b) < time(a) ? b : a))
+  return { loggedEntries: [earliest.entry] }
 }
 
 /**

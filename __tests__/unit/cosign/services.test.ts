@@ -44,7 +44,7 @@ const config = (over: Record<string, unknown> = {}): SigningConfig =>
 const NOW = Date.parse('2026-06-01T00:00:00Z')
 const needs = { fulcio: true, rekor: true }
 
-test('the signing config chooses Fulcio, a Rekor v1 log and the TSA; the log says why', () => {
+test('the signing config chooses Fulcio, the highest Rekor API version listed (v2) and the TSA; the log says why', () => {
   const logger = new MemoryLogger()
   const s = chooseServices({
     explicit: {},
@@ -56,7 +56,8 @@ test('the signing config chooses Fulcio, a Rekor v1 log and the TSA; the log say
   })
   assert.deepEqual(s, {
     fulcioUrl: 'https://fulcio.example',
-    rekorUrl: 'https://rekor.example',
+    rekorUrl: 'https://rekor-v2.example',
+    rekorApiVersion: 2,
     timestampServerUrl: 'https://tsa.example/api/v1/timestamp'
   })
   const text = logger.text()
@@ -66,9 +67,27 @@ test('the signing config chooses Fulcio, a Rekor v1 log and the TSA; the log say
   )
   assert.match(
     text,
-    /Service: Rekor https:\/\/rekor.example .*selector ANY; not https:\/\/rekor-v2.example \(API v2: Sigil writes Rekor v1 entries\)/
+    /Service: Rekor https:\/\/rekor-v2.example \(API v2.*selector ANY, the highest API version listed/
   )
   assert.match(text, /Service: TSA https:\/\/tsa.example/)
+})
+
+test('legacy signatures alone (they need a SET) take the Rekor v1 log, and say why not v2', () => {
+  const logger = new MemoryLogger()
+  const s = chooseServices({
+    explicit: {},
+    config: config(),
+    configSource: 'TUF https://m',
+    needs: { ...needs, setRequired: true },
+    logger,
+    now: NOW
+  })
+  assert.equal(s.rekorUrl, 'https://rekor.example')
+  assert.equal(s.rekorApiVersion, 1)
+  assert.match(
+    logger.text(),
+    /Service: Rekor https:\/\/rekor.example .*selector ANY; not https:\/\/rekor-v2.example \(Rekor v2 gives no signed entry timestamp, which format "legacy" needs\)/
+  )
 })
 
 test('explicit URLs override the signing config one by one', () => {
@@ -87,6 +106,7 @@ test('explicit URLs override the signing config one by one', () => {
   assert.equal(s.fulcioUrl, 'https://fulcio.example')
   assert.equal(s.rekorUrl, 'https://my-rekor')
   assert.equal(s.timestampServerUrl, 'https://my-tsa')
+  assert.equal(s.rekorApiVersion, 1, 'an explicit rekor-url is a Rekor v1 log')
   assert.match(logger.text(), /Rekor https:\/\/my-rekor: rekor-url/)
 })
 
@@ -101,19 +121,56 @@ test('no signing config: public-good defaults and no TSA', () => {
   })
   assert.deepEqual(s, {
     fulcioUrl: 'https://fulcio.sigstore.dev',
-    rekorUrl: 'https://rekor.sigstore.dev'
+    rekorUrl: 'https://rekor.sigstore.dev',
+    rekorApiVersion: 1
   })
 })
 
-test('only Rekor v2 logs: signing explains and says how to choose', () => {
+test('only Rekor v2 logs: bundles use it; legacy alone explains and says how to choose; v2 without a TSA is refused', () => {
+  const v2only = config({
+    rekorTlogUrls: [svc('https://log2025-1.example', 2, '2025-01-01T00:00:00Z')]
+  })
+  const s = chooseServices({
+    explicit: {},
+    config: v2only,
+    configSource: 'TUF',
+    needs,
+    logger: new MemoryLogger(),
+    now: NOW
+  })
+  assert.equal(s.rekorUrl, 'https://log2025-1.example')
+  assert.equal(s.rekorApiVersion, 2)
+  assert.throws(
+    () =>
+      chooseServices({
+        explicit: {},
+        config: v2only,
+        configSource: 'TUF',
+        needs: { ...needs, setRequired: true },
+        logger: new MemoryLogger(),
+        now: NOW
+      }),
+    (e: Error & { code?: string; remedy?: string }) => {
+      assert.equal(e.code, 'LEGACY_FORMAT_NEEDS_REKOR_V1')
+      assert.match(
+        e.message,
+        /lists only Rekor v2 logs \(https:\/\/log2025-1.example.*signed entry timestamp/
+      )
+      assert.match(e.remedy ?? '', /"bundle" or "both"/)
+      assert.match(e.remedy ?? '', /rekor-url/)
+      return true
+    }
+  )
   assert.throws(
     () =>
       chooseServices({
         explicit: {},
         config: config({
-          rekorTlogUrls: [
-            svc('https://log2025-1.example', 2, '2025-01-01T00:00:00Z')
-          ]
+          rekorTlogUrls: v2only.rekorTlogUrls.map(x => ({
+            ...x,
+            validFor: { start: '2025-01-01T00:00:00Z' }
+          })),
+          tsaUrls: []
         }),
         configSource: 'TUF',
         needs,
@@ -121,29 +178,57 @@ test('only Rekor v2 logs: signing explains and says how to choose', () => {
         now: NOW
       }),
     (e: Error & { code?: string; remedy?: string }) => {
+      assert.equal(e.code, 'SIGNING_CONFIG_NO_TIMESTAMP')
+      assert.match(e.remedy ?? '', /timestamp-server-url/)
+      return true
+    }
+  )
+  // an explicit TSA fills the gap
+  assert.equal(
+    chooseServices({
+      explicit: { timestampServerUrl: 'https://my-tsa' },
+      config: config({
+        rekorTlogUrls: [svc('https://l.example', 2, '2025-01-01T00:00:00Z')],
+        tsaUrls: []
+      }),
+      configSource: 'TUF',
+      needs,
+      logger: new MemoryLogger(),
+      now: NOW
+    }).rekorApiVersion,
+    2
+  )
+  // an API version Sigil does not speak at all
+  assert.throws(
+    () =>
+      chooseServices({
+        explicit: {},
+        config: config({
+          rekorTlogUrls: [svc('https://v3.example', 3, '2025-01-01T00:00:00Z')]
+        }),
+        configSource: 'TUF',
+        needs,
+        logger: new MemoryLogger(),
+        now: NOW
+      }),
+    (e: Error & { code?: string }) => {
       assert.equal(e.code, 'SIGNING_CONFIG_NO_SERVICE')
-      assert.match(
-        e.message,
-        /only Rekor logs of an API version Sigil does not sign with yet: https:\/\/log2025-1.example/
-      )
-      assert.match(e.remedy ?? '', /rekor-url/)
+      assert.match(e.message, /does not sign with: https:\/\/v3.example/)
       return true
     }
   )
   // ...unless no log is wanted
-  const s = chooseServices({
+  const none = chooseServices({
     explicit: {},
     config: config({
-      rekorTlogUrls: [
-        svc('https://log2025-1.example', 2, '2025-01-01T00:00:00Z')
-      ]
+      rekorTlogUrls: [svc('https://v3.example', 3, '2025-01-01T00:00:00Z')]
     }),
     configSource: 'TUF',
     needs: { fulcio: false, rekor: false },
     logger: new MemoryLogger(),
     now: NOW
   })
-  assert.equal(s.timestampServerUrl, 'https://tsa.example/api/v1/timestamp')
+  assert.equal(none.timestampServerUrl, 'https://tsa.example/api/v1/timestamp')
 })
 
 test('selection: validity window, highest version, newest first, operators, EXACT n', () => {
@@ -243,28 +328,32 @@ test(
       )
     assert.ok(existsSync(join(vectors!, 'targets', 'signing_config.v0.2.json')))
     const now = Date.parse('2026-08-25T00:00:00Z')
-    for (const f of [
-      'signing_config.v0.2.json',
-      'signing_config_rekor_v2.v0.2.json'
-    ]) {
-      const s = chooseServices({
+    const expect = {
+      fulcioUrl: 'https://fulcio.sigstore.dev',
+      timestampServerUrl: 'https://timestamp.sigstore.dev/api/v1/timestamp'
+    }
+    const choose = (f: string, setRequired: boolean) =>
+      chooseServices({
         explicit: {},
         config: read(f),
         configSource: f,
-        needs,
+        needs: { ...needs, setRequired },
         logger: new MemoryLogger(),
         now
       })
-      assert.deepEqual(
-        s,
-        {
-          fulcioUrl: 'https://fulcio.sigstore.dev',
-          rekorUrl: 'https://rekor.sigstore.dev',
-          timestampServerUrl: 'https://timestamp.sigstore.dev/api/v1/timestamp'
-        },
-        f
-      )
+    const v1 = {
+      ...expect,
+      rekorUrl: 'https://rekor.sigstore.dev',
+      rekorApiVersion: 1
     }
+    assert.deepEqual(choose('signing_config.v0.2.json', false), v1)
+    assert.deepEqual(choose('signing_config.v0.2.json', true), v1)
+    assert.deepEqual(choose('signing_config_rekor_v2.v0.2.json', true), v1)
+    assert.deepEqual(choose('signing_config_rekor_v2.v0.2.json', false), {
+      ...expect,
+      rekorUrl: 'https://log2025-1.rekor.sigstore.dev',
+      rekorApiVersion: 2
+    })
     assert.equal(
       selectService(
         read('signing_config_rekor_v2.v0.2.json').rekorTlogUrls,

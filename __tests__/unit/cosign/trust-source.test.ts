@@ -174,7 +174,7 @@ test('an explicit trusted root: no TUF', async () => {
   assert.match(r.source, /explicit; no TUF/)
 })
 
-test("cosign's per-kind trust variables fail clearly instead of being ignored", async () => {
+test("cosign's per-kind trust variables: a file that cannot be read fails before any network, naming the variable", async () => {
   for (const v of [
     'SIGSTORE_ROOT_FILE',
     'SIGSTORE_REKOR_PUBLIC_KEY',
@@ -189,9 +189,12 @@ test("cosign's per-kind trust variables fail clearly instead of being ignored", 
         userAgent: 'test'
       }),
       (e: Error & { code?: string; remedy?: string }) => {
-        assert.equal(e.code, 'INPUT_TRUST_VARIABLE_UNSUPPORTED')
-        assert.match(e.message, new RegExp(v))
-        assert.match(e.remedy ?? '', /cosign trusted-root create/)
+        assert.equal(e.code, 'INPUT_TRUST_VARIABLE_INVALID')
+        assert.match(
+          e.message,
+          new RegExp(`${v}="/some/file.pem": cannot be read`)
+        )
+        assert.match(e.remedy ?? '', new RegExp(`Point ${v} at`))
         return true
       }
     )

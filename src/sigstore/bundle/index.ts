@@ -4,6 +4,7 @@ export {
   BundleError,
   bundleVersion,
   parseBundle,
+  parseTlogEntry,
   type BundleErrorCode,
   type BundleVersion
 } from './parse.ts'

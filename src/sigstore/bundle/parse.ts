@@ -189,6 +189,12 @@ function parseMaterial(vm: Json, version: BundleVersion): VerificationMaterial {
   return out
 }
 
+/** One TransparencyLogEntry in proto3 JSON (a Rekor v2 create answer),
+ * held to the bundle v0.3 rules: an inclusion proof with a checkpoint. */
+export function parseTlogEntry(json: unknown): TransparencyLogEntry {
+  return parseEntry(dropNulls(json), 'entry', '0.3')
+}
+
 function parseEntry(
   v: unknown,
   path: string,

@@ -1,5 +1,6 @@
 // Rekor v1 wire client: create an entry (a 409 "already exists" becomes a GET
-// of the existing entry), look entries up by UUID or global index, and return
+// of the existing entry), look entries up by UUID, global index or content
+// (the proposed entry, as cosign's online lookup does), and return
 // them in the bundle's TransparencyLogEntry form. Does not verify SETs or
 // proofs (sigstore/verify does). Spec: cosign-spec.md §5.1, §5.4, §5.5;
 // sigstore/rekor openapi.yaml; sigstore-js packages/sign/src/witness/tlog.
@@ -11,7 +12,15 @@ import {
   type HttpClient
 } from '../../http/index.ts'
 import type { TransparencyLogEntry } from '../bundle/types.ts'
-import { nullLogger, redactUrl, type Logger } from '../../util/index.ts'
+import {
+  fromBase64,
+  isBase64,
+  nullLogger,
+  redactUrl,
+  sha256,
+  toHex,
+  type Logger
+} from '../../util/index.ts'
 import {
   SigstoreServiceError,
   isHttpLayerError,
@@ -119,6 +128,90 @@ export class RekorClient {
     const url = new URL(`${this.baseUrl}${ENTRIES_PATH}`)
     url.searchParams.set('logIndex', String(logIndex))
     return (await this.#get('REKOR_ENTRY_LOOKUP_FAILED', url.toString())).entry
+  }
+
+  /**
+   * The logged entries equal to `proposed` (POST /api/v1/log/entries/retrieve
+   * with {"entries": [proposed]}: Rekor canonicalizes it and looks up its
+   * leaf), with SET and inclusion proof; [] when the log has none. What
+   * cosign does for a .sig without a Rekor bundle (pkg/cosign/tlog.go
+   * FindTlogEntry).
+   */
+  async findEntries(proposed: object): Promise<RekorEntry[]> {
+    const url = `${this.baseUrl}${ENTRIES_PATH}/retrieve`
+    this.#logger.debug(`POST ${redactUrl(url)}`)
+    const res = await this.#send(
+      'REKOR_ENTRY_LOOKUP_FAILED',
+      'POST',
+      url,
+      JSON.stringify({ entries: [proposed] })
+    )
+    if (res.status === 404) return []
+    if (res.status !== 200) {
+      throw this.#failed(
+        'REKOR_ENTRY_LOOKUP_FAILED',
+        url,
+        `HTTP ${res.status}${attemptsNote(res)}: ${serviceMessage(res.body)}`,
+        HttpError.fromResponse({ method: 'POST', url }, res)
+      )
+    }
+    let json: unknown
+    try {
+      json = res.json()
+    } catch {
+      throw this.#failed(
+        'REKOR_ENTRY_LOOKUP_FAILED',
+        url,
+        'the response is not JSON'
+      )
+    }
+    if (!Array.isArray(json)) {
+      throw this.#failed(
+        'REKOR_ENTRY_LOOKUP_FAILED',
+        url,
+        'expected an array of {uuid: entry} objects'
+      )
+    }
+    const out: RekorEntry[] = []
+    for (const item of json) {
+      // One object per searched entry; an entry not logged is {} (or null).
+      if (item === null || typeof item !== 'object') continue
+      for (const [uuid, raw] of Object.entries(item as object)) {
+        if (!ENTRY_ID.test(uuid)) {
+          throw this.#failed(
+            'REKOR_ENTRY_LOOKUP_FAILED',
+            url,
+            'an entry ID is not 64 or 80 hex characters'
+          )
+        }
+        // As cosign (verifyUUID): an entry whose body is not the leaf its
+        // ID names is not the one asked for; skip it.
+        const body = (raw as Partial<RekorV1LogEntry> | null)?.body
+        if (
+          typeof body !== 'string' ||
+          !isBase64(body) ||
+          toHex(sha256(concatLeaf(fromBase64(body)))) !== uuid.slice(-64)
+        ) {
+          this.#logger.debug(
+            `Rekor entry ${uuid}: the body is not that leaf; skipped`
+          )
+          continue
+        }
+        try {
+          out.push({
+            uuid,
+            entry: toTransparencyLogEntry(raw as RekorV1LogEntry)
+          })
+        } catch (e) {
+          throw this.#failed(
+            'REKOR_ENTRY_LOOKUP_FAILED',
+            url,
+            (e as Error).message
+          )
+        }
+      }
+    }
+    return out
   }
 
   async #get(
@@ -232,4 +325,11 @@ function conflictId(res: Response): string | undefined {
     serviceMessage(res.body)
   )
   return m?.[1]?.toLowerCase()
+}
+
+/** 0x00 || body: the RFC 6962 leaf input. */
+function concatLeaf(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1)
+  out.set(body, 1)
+  return out
 }

@@ -24,3 +24,16 @@ export {
   type RekorV1Bundle,
   type RekorV1LogEntry
 } from './convert.ts'
+export {
+  REKOR_V2_ENTRIES_PATH,
+  RekorV2Client,
+  buildDsseRequestV002,
+  buildHashedRekordRequestV002,
+  publicKeyDetails,
+  type DsseRequestV002,
+  type HashedRekordRequestV002,
+  type RekorV2ClientOptions,
+  type RekorV2Request,
+  type RekorV2Verifier,
+  type RekorV2VerifierInput
+} from './v2.ts'

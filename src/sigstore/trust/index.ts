@@ -5,6 +5,7 @@ export {
   inWindow,
   parseTrustedRoot,
   publicGoodTrustMaterial,
+  replaceAuthorities,
   type CertificateAuthority,
   type LogAuthority,
   type TrustMaterial,

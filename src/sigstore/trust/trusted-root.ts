@@ -129,6 +129,34 @@ export function parseTrustedRoot(input: unknown): TrustMaterial {
   }
 }
 
+/**
+ * `base` with some kinds of authority replaced by those of `parts` (cosign's
+ * SIGSTORE_* variables each replace one kind); the ID indexes follow.
+ */
+export function replaceAuthorities(
+  base: TrustMaterial,
+  parts: Partial<
+    Pick<
+      TrustMaterial,
+      'tlogs' | 'ctlogs' | 'certificateAuthorities' | 'timestampAuthorities'
+    >
+  >
+): TrustMaterial {
+  const tlogs = parts.tlogs ?? base.tlogs
+  const ctlogs = parts.ctlogs ?? base.ctlogs
+  return {
+    ...base,
+    tlogs,
+    ctlogs,
+    certificateAuthorities:
+      parts.certificateAuthorities ?? base.certificateAuthorities,
+    timestampAuthorities:
+      parts.timestampAuthorities ?? base.timestampAuthorities,
+    tlogsById: indexById(tlogs),
+    ctlogsById: indexById(ctlogs)
+  }
+}
+
 /** A copy with every object member whose value is `null` left out. */
 function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls)

@@ -269,3 +269,46 @@ describe('RekorClient edge cases (fake server)', () => {
     }
   })
 })
+
+describe('RekorClient.findEntries (search by content, as cosign looks up a .sig)', () => {
+  let stack: SigstoreStack
+  let rekor: RekorClient
+  before(async () => {
+    stack = await startSigstoreStack()
+    rekor = new RekorClient({ baseUrl: stack.rekorUrl, http })
+  })
+  after(() => stack.stop())
+
+  it('finds a logged entry by its proposed form, and nothing for one never logged', async () => {
+    const p = proposal()
+    const { uuid } = await rekor.createEntryWithId(p)
+    const [found, more] = await rekor.findEntries(p)
+    assert.ok(found)
+    assert.equal(found.uuid, uuid)
+    assert.equal(more, undefined)
+    assert.ok(found.entry.inclusionPromise && found.entry.inclusionProof)
+    assert.deepEqual(await rekor.findEntries(proposal()), [])
+  })
+
+  it('skips an entry whose body is not the leaf its ID names; refuses non-arrays', async () => {
+    const p = proposal()
+    const { uuid } = await rekor.createEntryWithId(p)
+    const stored = stack.rekorEntries.get(uuid.slice(-64))!
+    const body = stored['body']
+    try {
+      stored['body'] = Buffer.from('{"other":1}').toString('base64')
+      assert.deepEqual(await rekor.findEntries(p), [])
+    } finally {
+      stored['body'] = body
+    }
+    const fake = await fakeRekor(() => ({ status: 200, body: '{"a":1}' }))
+    try {
+      await assert.rejects(
+        new RekorClient({ baseUrl: fake.url, http }).findEntries(p),
+        { code: 'REKOR_ENTRY_LOOKUP_FAILED' }
+      )
+    } finally {
+      fake.close()
+    }
+  })
+})
