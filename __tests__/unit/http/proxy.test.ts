@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse
+} from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import { tmpdir } from 'node:os'
@@ -73,10 +78,7 @@ before(async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  const handler = (
-    req: import('node:http').IncomingMessage,
-    res: import('node:http').ServerResponse
-  ): void => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     seen.push({
       servername: (req.socket as Partial<TLSSocket>).servername,
       host: req.headers.host,
