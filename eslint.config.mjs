@@ -56,8 +56,7 @@ export default tseslint.config(
   // oci/ and sigstore/ never import each other, the verifier does no I/O.
   ...layer('src/**/*.ts', [], ['@actions/*', 'undici', '@noble/*']),
   ...layer('src/actions/**/*.ts', ['@actions/*'], ['undici', '@noble/*']),
-  ...layer('src/http/**/*.ts', ['undici'], ['@actions/*', '@noble/*']),
-  ...layer('src/types/**/*.ts', ['undici'], []),
+  ...layer('src/http/**/*.ts', [], ['@actions/*', 'undici', '@noble/*']),
   ...layer('src/crypto/**/*.ts', ['@noble/*'], ['@actions/*', 'undici']),
   ...layer(
     'src/oci/**/*.ts',

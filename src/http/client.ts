@@ -237,7 +237,7 @@ export class HttpClient {
               method,
               url,
               cause: e,
-              remedy: tlsFailure(e)?.remedy,
+              remedy: tlsFailure(e)?.remedy ?? transportRemedy(e),
               attempts: attempt
             }
           )
@@ -368,6 +368,13 @@ function describeCause(e: unknown): string {
   }
   const text = parts.join(': ') || 'unknown error'
   return redact(text.length > 300 ? `${text.slice(0, 300)}…` : text)
+}
+
+/** A remedy the transport attached to its error (a proxy that refused a
+ * CONNECT tunnel says what to change). */
+function transportRemedy(e: unknown): string | undefined {
+  const remedy = (e as { remedy?: unknown } | undefined)?.remedy
+  return typeof remedy === 'string' ? remedy : undefined
 }
 
 /** The TLS verification failure in `e`'s cause chain, with its remedy. */

@@ -2,10 +2,11 @@
 // http/https modules with keep-alive agents: they are part of the Node binary
 // (no JavaScript HTTP stack to load and compile at start-up, the C++ parser
 // instead of a WebAssembly one), which makes a short signing run measurably
-// faster. Proxied traffic goes through undici's ProxyAgent, loaded only when
-// HTTPS_PROXY/HTTP_PROXY is set: https targets through a CONNECT tunnel,
-// plain-http targets forwarded (absolute-form request line) as curl and Go
-// do, proxy credentials from the URL. Unit tests pass undici's MockAgent, which has the same shape.
+// faster. Proxied traffic goes through the same modules (./proxy.ts, loaded
+// only when HTTPS_PROXY/HTTP_PROXY is set): https targets through a CONNECT
+// tunnel, plain-http targets forwarded (absolute-form request line) as curl
+// and Go do, proxy credentials from the URL. Unit tests pass undici's
+// MockAgent, which has the same shape.
 // Knows nothing of retries or redirects: HttpClient does those.
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
@@ -212,6 +213,88 @@ export const MAX_HEADER_BYTES = 256 * 1024
 /** A kept-alive connection the server closed while it sat idle. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
+/**
+ * Sends `r` again, at once, when its first attempt went out on an idle
+ * kept-alive connection and met a reset: that most likely raced the server
+ * closing the connection. Only when a repeat is harmless; HttpClient's own
+ * retries would wait a backoff first.
+ */
+export async function resendOnStaleSocket(
+  r: TransportRequest,
+  send: () => Promise<TransportResponse>
+): Promise<TransportResponse> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send()
+    } catch (e) {
+      const stale = (e as { staleSocket?: boolean }).staleSocket === true
+      if (!stale || !r.idempotent || attempt > 1 || r.signal.aborted) throw e
+    }
+  }
+}
+
+/** Where one exchange goes: the module and agent, and the request line's
+ * host, port and path (the target's, or the proxy's for forwarding). */
+export interface Route {
+  module: Pick<typeof http, 'request'>
+  agent: http.Agent
+  protocol: string
+  hostname: string
+  port: string
+  path: string
+  /** Added to the request's headers (Host, Proxy-Authorization). */
+  headers?: Record<string, string>
+  /** Extra request options, passed on to the agent's createConnection. */
+  options?: Record<string, unknown>
+}
+
+/** One request and its response head over node:http(s): the direct and the
+ * proxied transports both send through this. */
+export function exchange(
+  r: TransportRequest,
+  route: Route
+): Promise<TransportResponse> {
+  const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body
+  const headers: Record<string, string> = { ...r.headers, ...route.headers }
+  if (body) headers['content-length'] = String(body.byteLength)
+  else if (BODY_METHODS.has(r.method)) headers['content-length'] = '0'
+  return new Promise((resolve, reject) => {
+    const req = route.module.request(
+      {
+        ...route.options,
+        protocol: route.protocol,
+        hostname: route.hostname.replace(/^\[|\]$/g, ''),
+        port: route.port,
+        path: route.path,
+        method: r.method,
+        headers,
+        agent: route.agent,
+        signal: r.signal,
+        maxHeaderSize: MAX_HEADER_BYTES
+      },
+      res =>
+        resolve({
+          statusCode: res.statusCode ?? 0,
+          headers: res.headers,
+          body: res
+        })
+    )
+    req.on('error', e => {
+      if (r.signal.aborted) return reject(r.signal.reason as Error)
+      const code = (e as { code?: unknown }).code
+      if (
+        req.reusedSocket &&
+        typeof code === 'string' &&
+        STALE_SOCKET_CODES.has(code)
+      ) {
+        Object.assign(e, { staleSocket: true })
+      }
+      reject(e)
+    })
+    req.end(body ?? undefined)
+  })
+}
+
 /** Direct connections through node:http / node:https keep-alive agents. */
 class NodeTransport implements Transport {
   /** The CA list (undefined: Node's defaults), built on first https use. */
@@ -223,65 +306,22 @@ class NodeTransport implements Transport {
     this.#ca = ca
   }
 
-  async request(r: TransportRequest): Promise<TransportResponse> {
-    // A request that went out on an idle kept-alive connection and met a
-    // reset most likely raced the server closing that connection: when a
-    // repeat is harmless, send it once more, at once, on a fresh connection
-    // (HttpClient's own retries would wait a backoff first).
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#send(r)
-      } catch (e) {
-        const stale = (e as { staleSocket?: boolean }).staleSocket === true
-        if (!stale || !r.idempotent || attempt > 1 || r.signal.aborted) throw e
-      }
-    }
-  }
-
-  #send(r: TransportRequest): Promise<TransportResponse> {
+  request(r: TransportRequest): Promise<TransportResponse> {
     const url = new URL(r.origin)
-    const secure = url.protocol === 'https:'
-    const { module, agent } = secure
-      ? this.#secure()
-      : { module: http, agent: this.#http }
-    const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body
-    const headers: Record<string, string> = { ...r.headers }
-    if (body) headers['content-length'] = String(body.byteLength)
-    else if (BODY_METHODS.has(r.method)) headers['content-length'] = '0'
-    return new Promise((resolve, reject) => {
-      const req = module.request(
-        {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[|\]$/g, ''),
-          port: url.port,
-          path: r.path,
-          method: r.method,
-          headers,
-          agent,
-          signal: r.signal,
-          maxHeaderSize: MAX_HEADER_BYTES
-        },
-        res =>
-          resolve({
-            statusCode: res.statusCode ?? 0,
-            headers: res.headers,
-            body: res
-          })
-      )
-      req.on('error', e => {
-        if (r.signal.aborted) return reject(r.signal.reason as Error)
-        const code = (e as { code?: unknown }).code
-        if (
-          req.reusedSocket &&
-          typeof code === 'string' &&
-          STALE_SOCKET_CODES.has(code)
-        ) {
-          Object.assign(e, { staleSocket: true })
-        }
-        reject(e)
+    const { module, agent } =
+      url.protocol === 'https:'
+        ? this.#secure()
+        : { module: http, agent: this.#http }
+    return resendOnStaleSocket(r, () =>
+      exchange(r, {
+        module,
+        agent,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port,
+        path: r.path
       })
-      req.end(body ?? undefined)
-    })
+    )
   }
 
   /** node:https and its agent (and node:tls, and the CA list) on first use. */
@@ -337,8 +377,8 @@ export class RoutingTransport implements Transport {
   #proxy(uri: string): Promise<Transport> {
     let p = this.#proxies.get(uri)
     if (!p) {
-      p = import('./undici-proxy.ts').then(({ createProxyAgent }) =>
-        createProxyAgent(uri, this.#ca())
+      p = import('./proxy.ts').then(
+        ({ ProxyTransport }) => new ProxyTransport(uri, this.#ca())
       )
       this.#proxies.set(uri, p)
     }
