@@ -80,7 +80,7 @@ before(async () => {
   }
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     seen.push({
-      servername: (req.socket as Partial<TLSSocket>).servername,
+      servername: (req.socket as Partial<TLSSocket>).servername ?? undefined,
       host: req.headers.host,
       path: req.url,
       headers: req.headers
