@@ -82,6 +82,80 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...extra
 })
 
+/** `sigil sign --key KEY` of one image, both formats, logged in the
+ * loopback Rekor. */
+const signBoth = (
+  key: string,
+  ref: string,
+  e: NodeJS.ProcessEnv
+): ReturnType<typeof execNode> =>
+  execNode(
+    CLI,
+    [
+      'sign',
+      '--key',
+      key,
+      '--format',
+      'both',
+      '--rekor-url',
+      w.stack.rekorUrl,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...reg(),
+      ref
+    ],
+    { env: e }
+  )
+
+/** `sigil verify --key KEY` of one image. */
+const verifyKey = (
+  key: string,
+  ref: string,
+  e: NodeJS.ProcessEnv
+): ReturnType<typeof execNode> =>
+  execNode(
+    CLI,
+    [
+      'verify',
+      '--key',
+      key,
+      '--trusted-root',
+      w.stack.trustedRootPath,
+      ...reg(),
+      ref
+    ],
+    { env: e }
+  )
+
+/** The image holds exactly a legacy and a bundle signature, and
+ * @sigstore/verify accepts both with `publicKeyPem`. */
+async function assertBothVerify(
+  img: { repo: string; digest: string },
+  publicKeyPem: string
+): Promise<void> {
+  assert.deepEqual(
+    (await oracleKeyed(img.repo, img.digest, publicKeyPem)).sort(),
+    ['bundle', 'legacy']
+  )
+}
+
+/** openssl verifies the first legacy layer with the PEM at `pubPath`. */
+async function assertOpensslVerifies(
+  img: { repo: string; digest: string },
+  pubPath: string
+): Promise<void> {
+  const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
+  assert.ok(
+    opensslVerify(
+      pubPath,
+      await w.client.getBlob(img.repo, layer.digest),
+      fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
+      w.tmp
+    ),
+    'openssl verifies the legacy signature'
+  )
+}
+
 /** Every signature stored for `digest`, checked by @sigstore/verify with
  * `publicKeyPem` (legacy layers as cosign turns them into bundles, and
  * bundle referrers). */
@@ -145,57 +219,20 @@ describe('hashivault:// through the CLI', () => {
     assert.equal(pk.stdout, pub)
 
     const img = await freshImage(w)
-    const sign = await execNode(
-      CLI,
-      [
-        'sign',
-        '--key',
-        'hashivault://cli',
-        '--format',
-        'both',
-        '--rekor-url',
-        w.stack.rekorUrl,
-        '--trusted-root',
-        w.stack.trustedRootPath,
-        ...reg(),
-        img.ref
-      ],
-      { env: env({ VAULT_TOKEN: token }) }
+    const sign = await signBoth(
+      'hashivault://cli',
+      img.ref,
+      env({ VAULT_TOKEN: token })
     )
     assert.equal(sign.code, 0, sign.stderr)
     assert.match(sign.stderr, /signing with the KMS key hashivault:\/\/cli/)
     assert.ok(!sign.stderr.includes(token), 'the Vault token is never printed')
 
-    assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
-      'bundle',
-      'legacy'
-    ])
-    const m = await readSigManifest(w, img.repo, img.digest)
-    const layer = m!.layers[0]!
-    assert.ok(
-      opensslVerify(
-        pubPath,
-        await w.client.getBlob(img.repo, layer.digest),
-        fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
-        w.tmp
-      ),
-      'openssl verifies the legacy signature with cosign.pub'
-    )
+    await assertBothVerify(img, pub)
+    await assertOpensslVerifies(img, pubPath)
 
     for (const key of ['hashivault://cli', pubPath]) {
-      const v = await execNode(
-        CLI,
-        [
-          'verify',
-          '--key',
-          key,
-          '--trusted-root',
-          w.stack.trustedRootPath,
-          ...reg(),
-          img.ref
-        ],
-        { env: env({ VAULT_TOKEN: token }) }
-      )
+      const v = await verifyKey(key, img.ref, env({ VAULT_TOKEN: token }))
       assert.equal(v.code, 0, `${key}: ${v.stderr}`)
       assert.match(v.stderr, /verified against the specified public key/)
     }
@@ -425,50 +462,19 @@ describe('awskms:// through the CLI and the action', () => {
     assert.equal(pub, aws.publicKeyPem('alias/release'))
 
     const img = await freshImage(w)
-    const sign = await execNode(
-      CLI,
-      [
-        'sign',
-        '--key',
-        'awskms:///alias/release',
-        '--format',
-        'both',
-        '--rekor-url',
-        w.stack.rekorUrl,
-        '--trusted-root',
-        w.stack.trustedRootPath,
-        ...reg(),
-        img.ref
-      ],
-      { env: env(awsEnv(user)) }
+    const sign = await signBoth(
+      'awskms:///alias/release',
+      img.ref,
+      env(awsEnv(user))
     )
     assert.equal(sign.code, 0, sign.stderr)
     assert.ok(!sign.stderr.includes(user.secretAccessKey))
-    assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
-      'bundle',
-      'legacy'
-    ])
-    const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
-    assert.ok(
-      opensslVerify(
-        pubPath,
-        await w.client.getBlob(img.repo, layer.digest),
-        fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
-        w.tmp
-      )
-    )
-    const v = await execNode(
-      CLI,
-      [
-        'verify',
-        '--key',
-        'awskms:///alias/release',
-        '--trusted-root',
-        w.stack.trustedRootPath,
-        ...reg(),
-        img.ref
-      ],
-      { env: env(awsEnv(user)) }
+    await assertBothVerify(img, pub)
+    await assertOpensslVerifies(img, pubPath)
+    const v = await verifyKey(
+      'awskms:///alias/release',
+      img.ref,
+      env(awsEnv(user))
     )
     assert.equal(v.code, 0, v.stderr)
 
@@ -558,29 +564,10 @@ describe('gcpkms:// through the CLI and the action', () => {
       CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS: `${gcp.url}/`
     }
     const img = await freshImage(w)
-    const sign = await execNode(
-      CLI,
-      [
-        'sign',
-        '--key',
-        `gcpkms://${KEY}`,
-        '--format',
-        'both',
-        '--rekor-url',
-        w.stack.rekorUrl,
-        '--trusted-root',
-        w.stack.trustedRootPath,
-        ...reg(),
-        img.ref
-      ],
-      { env: env(gcpEnv) }
-    )
+    const sign = await signBoth(`gcpkms://${KEY}`, img.ref, env(gcpEnv))
     assert.equal(sign.code, 0, sign.stderr)
     const pub = gcp.publicKeyPem(version)
-    assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
-      'bundle',
-      'legacy'
-    ])
+    await assertBothVerify(img, pub)
     const pubPath = join(w.tmp, 'gcp.pub')
     const pk = await execNode(
       CLI,
@@ -589,28 +576,8 @@ describe('gcpkms:// through the CLI and the action', () => {
     )
     assert.equal(pk.code, 0, pk.stderr)
     assert.equal(readFileSync(pubPath, 'utf8'), pub)
-    const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
-    assert.ok(
-      opensslVerify(
-        pubPath,
-        await w.client.getBlob(img.repo, layer.digest),
-        fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
-        w.tmp
-      )
-    )
-    const v = await execNode(
-      CLI,
-      [
-        'verify',
-        '--key',
-        `gcpkms://${KEY}`,
-        '--trusted-root',
-        w.stack.trustedRootPath,
-        ...reg(),
-        img.ref
-      ],
-      { env: env(gcpEnv) }
-    )
+    await assertOpensslVerifies(img, pubPath)
+    const v = await verifyKey(`gcpkms://${KEY}`, img.ref, env(gcpEnv))
     assert.equal(v.code, 0, v.stderr)
   })
 
@@ -676,53 +643,14 @@ describe('azurekms:// through the CLI', () => {
       }
       const uri = `azurekms://${kv.host}/release`
       const img = await freshImage(w)
-      const sign = await execNode(
-        CLI,
-        [
-          'sign',
-          '--key',
-          uri,
-          '--format',
-          'both',
-          '--rekor-url',
-          w.stack.rekorUrl,
-          '--trusted-root',
-          w.stack.trustedRootPath,
-          ...reg(),
-          img.ref
-        ],
-        { env: env(azEnv) }
-      )
+      const sign = await signBoth(uri, img.ref, env(azEnv))
       assert.equal(sign.code, 0, sign.stderr)
       const pub = kv.publicKeyPem('release')
-      assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
-        'bundle',
-        'legacy'
-      ])
+      await assertBothVerify(img, pub)
       const pubPath = join(w.tmp, 'azure.pub')
       writeFileSync(pubPath, pub)
-      const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
-      assert.ok(
-        opensslVerify(
-          pubPath,
-          await w.client.getBlob(img.repo, layer.digest),
-          fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
-          w.tmp
-        )
-      )
-      const v = await execNode(
-        CLI,
-        [
-          'verify',
-          '--key',
-          uri,
-          '--trusted-root',
-          w.stack.trustedRootPath,
-          ...reg(),
-          img.ref
-        ],
-        { env: env(azEnv) }
-      )
+      await assertOpensslVerifies(img, pubPath)
+      const v = await verifyKey(uri, img.ref, env(azEnv))
       assert.equal(v.code, 0, v.stderr)
     } finally {
       await kv.stop()
@@ -769,21 +697,10 @@ describe('azurekms:// through the GitHub action', () => {
       const jobToken = oidc.tokens[oidc.tokens.length - 1] ?? ''
       assert.ok(!r.stdout.replace(/^::add-mask::.*$/gm, '').includes(jobToken))
       const pub = kv.publicKeyPem('action')
-      assert.deepEqual((await oracleKeyed(img.repo, img.digest, pub)).sort(), [
-        'bundle',
-        'legacy'
-      ])
+      await assertBothVerify(img, pub)
       const pubPath = join(w.tmp, 'azure-action.pub')
       writeFileSync(pubPath, pub)
-      const layer = (await readSigManifest(w, img.repo, img.digest))!.layers[0]!
-      assert.ok(
-        opensslVerify(
-          pubPath,
-          await w.client.getBlob(img.repo, layer.digest),
-          fromBase64(layer.annotations![ANNOTATION_SIGNATURE]!),
-          w.tmp
-        )
-      )
+      await assertOpensslVerifies(img, pubPath)
       const v = await runAction(join(root, 'verify'), {
         inputs: {
           images: img.ref,
