@@ -20,6 +20,7 @@ import {
   opensslVerify,
   startWorld,
   writeKeyPair,
+  registryFlags,
   type World
 } from '../support/world.ts'
 import type { ImageManifest } from '../../src/oci/index.ts'
@@ -42,12 +43,7 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   HOME: w.tmp,
   ...extra
 })
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const sigstore = (): string[] => [
   '--fulcio-url',
   w.stack.fulcioUrl,

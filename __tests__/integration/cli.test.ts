@@ -20,6 +20,7 @@ import {
   GITHUB_SAN,
   freshImage,
   startWorld,
+  registryFlags,
   type World
 } from '../support/world.ts'
 
@@ -53,12 +54,7 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   SIGIL_TUF_OFFLINE: '1',
   ...extra
 })
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const sigstore = (): string[] => [
   '--fulcio-url',
   w.stack.fulcioUrl,

@@ -24,6 +24,7 @@ import {
   freshImage,
   startWorld,
   writeKeyPair,
+  registryFlags,
   type World
 } from '../support/world.ts'
 
@@ -39,12 +40,7 @@ after(async () => {
   await w?.stop()
 })
 
-const regFlags = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const regFlags = (): string[] => registryFlags(w)
 
 /** A fresh image, named through the registry proxy. */
 async function image(repo = 'durable/app'): Promise<{

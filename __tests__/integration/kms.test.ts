@@ -36,6 +36,7 @@ import {
   opensslVerify,
   readSigManifest,
   startWorld,
+  registryFlags,
   type World
 } from '../support/world.ts'
 import { listReferrers } from '../../src/oci/index.ts'
@@ -69,12 +70,7 @@ after(async () => {
   ])
 })
 
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: w.tmp,

@@ -32,6 +32,7 @@ import {
   startWorld,
   tamperSigManifest,
   writeKeyPair,
+  registryFlags,
   type World
 } from '../support/world.ts'
 
@@ -46,12 +47,7 @@ after(async () => {
   await w?.stop()
 })
 
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const env = () => ({
   PATH: process.env.PATH,
   HOME: w.tmp,

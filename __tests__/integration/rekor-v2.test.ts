@@ -18,6 +18,7 @@ import {
   readSigManifest,
   startWorld,
   writeKeyPair,
+  registryFlags,
   type World
 } from '../support/world.ts'
 
@@ -32,12 +33,7 @@ after(async () => {
   await w?.stop()
 })
 
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const env = () => ({
   PATH: process.env.PATH,
   HOME: w.tmp,

@@ -13,6 +13,7 @@ import {
   freshImage,
   oracleCheckAll,
   startWorld,
+  registryFlags,
   type World
 } from '../support/world.ts'
 
@@ -51,12 +52,7 @@ function writeConfig(name: string, rekor: object[]): string {
   return path
 }
 
-const reg = (): string[] => [
-  '--registry-username',
-  w.registry.username ?? '',
-  '--registry-password',
-  w.registry.password ?? ''
-]
+const reg = (): string[] => registryFlags(w)
 const env = () => ({
   PATH: process.env.PATH,
   HOME: w.tmp,

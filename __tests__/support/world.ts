@@ -117,6 +117,14 @@ export function signOptions(
     ...extra
   }
 }
+/** The CLI flags that log in to the world's registry. */
+export const registryFlags = (w: World): string[] => [
+  '--registry-username',
+  w.registry.username ?? '',
+  '--registry-password',
+  w.registry.password ?? ''
+]
+
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 
 let seq = 0
