@@ -15,6 +15,7 @@ import {
   attestationLines,
   toAttestationResultJson,
   toVerifyAttestationType,
+  toPredicatePolicy,
   verifyAttestations,
   type VerifyResult
 } from './deps.ts'
@@ -147,6 +148,8 @@ export async function runVerifyAction(): Promise<void> {
       actionsLogger,
       ACTION_NAMING
     )
+    // Compiled before anything is fetched: a broken policy stops the run here.
+    const predicatePolicy = await toPredicatePolicy(raw, ACTION_NAMING)
     const runtime = prepareActionRun(inputs)
     const trust = await runtime.trust
     if (inputs.policy) {
@@ -199,6 +202,7 @@ export async function runVerifyAction(): Promise<void> {
         {
           ...options,
           predicateType,
+          ...(predicatePolicy ? { checkPredicate: predicatePolicy.check } : {}),
           trust,
           imagesInputName: ACTION_NAMING.name('images'),
           nameInput: ACTION_NAMING.name
