@@ -1,0 +1,357 @@
+// CEL predicate policies through the bundled CLI (verify-attestation
+// --policy, verify-blob-attestation --policy) and the verify action
+// (predicate-policy), on the real registry and the loopback Sigstore stack:
+// a policy that holds passes both storage formats; a rule that fails, errors
+// or does not compile, and CUE/Rego files, give their codes; a statement
+// tampered to satisfy the policy is still rejected by its signature.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execNode } from '../support/exec.ts'
+import { runAction, type ActionRun } from '../support/run-action.ts'
+import {
+  GITHUB_ISSUER,
+  GITHUB_SAN,
+  freshImage,
+  startWorld,
+  type World
+} from '../support/world.ts'
+
+const root = join(import.meta.dirname, '../..')
+const CLI = join(root, 'dist/cli/index.js')
+let w: World
+let image: { ref: string; digest: string; repo: string }
+let file: string
+let blobBundle: string
+
+const PROVENANCE = {
+  buildDefinition: {
+    buildType: 'https://example.com/build/v1',
+    externalParameters: { workflow: { ref: 'refs/heads/main' } }
+  },
+  runDetails: { builder: { id: 'https://example.com/builder' } }
+}
+
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: w.tmp,
+  ...extra
+})
+const reg = (): string[] => [
+  '--registry-username',
+  w.registry.username ?? '',
+  '--registry-password',
+  w.registry.password ?? ''
+]
+const sigstore = (): string[] => [
+  '--fulcio-url',
+  w.stack.fulcioUrl,
+  '--rekor-url',
+  w.stack.rekorUrl,
+  '--trusted-root',
+  w.stack.trustedRootPath
+]
+const who = (): string[] => [
+  '--certificate-identity',
+  GITHUB_SAN,
+  '--certificate-oidc-issuer',
+  GITHUB_ISSUER,
+  '--trusted-root',
+  w.stack.trustedRootPath
+]
+
+let n = 0
+function policy(ext: string, text: string): string {
+  const p = join(w.tmp, `policy-${++n}${ext}`)
+  writeFileSync(p, text)
+  return p
+}
+
+const ALLOW_MAIN = [
+  'validations:',
+  '  - name: our-builder',
+  '    expression: predicate.runDetails.builder.id == "https://example.com/builder"',
+  '  - name: main-only',
+  '    expression: predicate.buildDefinition.externalParameters.workflow.ref == "refs/heads/main"',
+  '    message: only builds of main deploy',
+  ''
+].join('\n')
+const RELEASE_ONLY = ALLOW_MAIN.replace(
+  'ref == "refs/heads/main"',
+  'ref == "refs/heads/release"'
+)
+
+before(async () => {
+  w = await startWorld({ mode: 'htpasswd' })
+  const predicate = join(w.tmp, 'provenance.json')
+  writeFileSync(predicate, JSON.stringify(PROVENANCE))
+  image = await freshImage(w, 'demo/policy')
+  const a = await execNode(
+    CLI,
+    [
+      'attest',
+      '--predicate',
+      predicate,
+      '--type',
+      'slsaprovenance1',
+      '--format',
+      'both',
+      ...sigstore(),
+      ...reg(),
+      image.ref
+    ],
+    { env: env({ SIGSTORE_ID_TOKEN: w.token }) }
+  )
+  assert.equal(a.code, 0, a.stderr)
+  file = join(w.tmp, 'release.tar')
+  writeFileSync(file, 'release bytes')
+  blobBundle = join(w.tmp, 'release.intoto.json')
+  const b = await execNode(
+    CLI,
+    [
+      'attest-blob',
+      '--predicate',
+      predicate,
+      '--type',
+      'slsaprovenance1',
+      '--bundle',
+      blobBundle,
+      ...sigstore(),
+      file
+    ],
+    { env: env({ SIGSTORE_ID_TOKEN: w.token }) }
+  )
+  assert.equal(b.code, 0, b.stderr)
+})
+after(async () => {
+  await w?.stop()
+})
+
+const verifyAttestation = (args: string[]) =>
+  execNode(
+    CLI,
+    [
+      'verify-attestation',
+      '--type',
+      'slsaprovenance1',
+      ...who(),
+      ...reg(),
+      ...args,
+      image.ref
+    ],
+    { env: env() }
+  )
+
+describe('sigil verify-attestation --policy', () => {
+  test('a policy that holds: both formats pass, the statements are printed', async () => {
+    for (const p of [
+      policy('.yaml', ALLOW_MAIN),
+      policy(
+        '.cel',
+        '// ours, from main\npredicate.runDetails.builder.id.startsWith("https://example.com/") &&\n  subject.exists(s, s.digest.sha256 == "' +
+          image.digest.slice('sha256:'.length) +
+          '")\n'
+      )
+    ]) {
+      const r = await verifyAttestation(['--policy', p])
+      assert.equal(r.code, 0, r.stderr)
+      const lines = r.stdout.trim().split('\n')
+      assert.equal(lines.length, 2, 'legacy .att and bundle referrer')
+      for (const l of lines)
+        assert.equal(
+          (JSON.parse(l) as { predicateType: string }).predicateType,
+          'https://slsa.dev/provenance/v1'
+        )
+    }
+  })
+
+  test('a failing rule rejects every attestation: exit 12, the rule and its message named', async () => {
+    const r = await verifyAttestation([
+      '--output',
+      'json',
+      '--policy',
+      policy('.yaml', RELEASE_ONLY)
+    ])
+    assert.equal(r.code, 12, r.stderr)
+    assert.match(r.stderr, /NO_MATCHING_ATTESTATIONS/)
+    assert.match(
+      r.stderr,
+      /rule main-only \(predicate\.buildDefinition\.externalParameters\.workflow\.ref == "refs\/heads\/release"\) returned false \(boolean\): only builds of main deploy/
+    )
+    const out = JSON.parse(r.stdout) as {
+      images: { candidates: { ok: boolean; code?: string }[] }[]
+    }
+    assert.deepEqual(
+      out.images[0]?.candidates.map(c => [c.ok, c.code]),
+      [
+        [false, 'PREDICATE_POLICY_FAILED'],
+        [false, 'PREDICATE_POLICY_FAILED']
+      ]
+    )
+    // A rule over a field the predicate lacks errors: rejected too.
+    const missing = await verifyAttestation([
+      '--policy',
+      policy('.cel', 'predicate.materials.size() > 0')
+    ])
+    assert.equal(missing.code, 12, missing.stderr)
+    assert.match(missing.stderr, /failed to evaluate: No such key: materials/)
+    assert.match(missing.stderr, /has\(\)/)
+  })
+
+  test('a policy that does not compile, or is CUE/Rego, stops the run before the registry: exit 2', async () => {
+    const bad = await verifyAttestation([
+      '--policy',
+      policy('.cel', 'predicate.x ==')
+    ])
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /INPUT_PREDICATE_POLICY_INVALID|does not compile/)
+    for (const ext of ['.rego', '.cue']) {
+      const r = await verifyAttestation([
+        '--policy',
+        policy(ext, 'package sigil')
+      ])
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, /sigil does not evaluate CUE or Rego/)
+      assert.match(r.stderr, /written in CEL/)
+    }
+  })
+
+  test('a statement tampered to satisfy the policy is rejected by its signature, not passed by the policy', async () => {
+    const tag = `${image.digest.replace(':', '-')}.att`
+    const m = (await w.client.getManifest(image.repo, tag)).manifest as {
+      mediaType?: string
+      layers: { digest: string; size: number }[]
+    }
+    const first = m.layers[0]!
+    const envelope = JSON.parse(
+      Buffer.from(await w.client.getBlob(image.repo, first.digest)).toString()
+    ) as { payload: string }
+    const st = JSON.parse(
+      Buffer.from(envelope.payload, 'base64').toString()
+    ) as typeof PROVENANCE & { predicate: typeof PROVENANCE }
+    st.predicate.buildDefinition.externalParameters.workflow.ref =
+      'refs/heads/release'
+    envelope.payload = Buffer.from(JSON.stringify(st)).toString('base64')
+    const forged = Buffer.from(JSON.stringify(envelope))
+    await w.client.uploadBlob(image.repo, forged)
+    const { ociDigest } = await import('../../src/util/index.ts')
+    // The .att edited in place (restored after): its first layer now claims
+    // a build of refs/heads/release, which the policy would accept.
+    const original = JSON.stringify(m)
+    m.layers[0] = { ...first, digest: ociDigest(forged), size: forged.length }
+    const put = (body: string) =>
+      w.client.putManifest(
+        image.repo,
+        tag,
+        Buffer.from(body),
+        m.mediaType ?? 'application/vnd.oci.image.manifest.v1+json'
+      )
+    await put(JSON.stringify(m))
+    try {
+      const r = await verifyAttestation([
+        '--output',
+        'json',
+        '--policy',
+        policy('.yaml', RELEASE_ONLY)
+      ])
+      assert.equal(r.code, 12, r.stderr)
+      const out = JSON.parse(r.stdout) as {
+        images: { candidates: { format: string; code?: string }[] }[]
+      }
+      const codes = Object.fromEntries(
+        out.images[0]!.candidates.map(c => [c.format, c.code])
+      )
+      assert.match(codes.legacy ?? '', /TLOG_BODY_MISMATCH|SIGNATURE_INVALID/)
+      assert.equal(codes.bundle, 'PREDICATE_POLICY_FAILED')
+    } finally {
+      await put(original)
+    }
+  })
+})
+
+describe('sigil verify-blob-attestation --policy', () => {
+  test('passes with a policy that holds; a failing rule is exit 12 naming it', async () => {
+    const run = (p: string) =>
+      execNode(
+        CLI,
+        [
+          'verify-blob-attestation',
+          '--bundle',
+          blobBundle,
+          '--type',
+          'slsaprovenance1',
+          '--policy',
+          p,
+          ...who(),
+          file
+        ],
+        { env: env() }
+      )
+    const ok = await run(policy('.yaml', ALLOW_MAIN))
+    assert.equal(ok.code, 0, ok.stderr)
+    const no = await run(policy('.yaml', RELEASE_ONLY))
+    assert.equal(no.code, 12, no.stderr)
+    assert.match(no.stderr, /\[PREDICATE_POLICY_FAILED\].*rule main-only/)
+  })
+})
+
+describe('verify action: predicate-policy', () => {
+  const verify = (inputs: Record<string, string>): Promise<ActionRun> =>
+    runAction(join(root, 'verify'), {
+      inputs: {
+        images: image.ref,
+        'predicate-type': 'slsaprovenance1',
+        'trusted-root': w.stack.trustedRootPath,
+        'certificate-identity': GITHUB_SAN,
+        'certificate-oidc-issuer': GITHUB_ISSUER,
+        'registry-username': w.registry.username ?? '',
+        'registry-password': w.registry.password ?? '',
+        ...inputs
+      }
+    })
+  const errors = (r: ActionRun): string =>
+    r.commands
+      .filter(c => c.command === 'error')
+      .map(c => c.message)
+      .join('\n')
+
+  test('passes, with the attestations output and a job summary; a failing rule fails the step with its code', async () => {
+    const ok = await verify({ 'predicate-policy': policy('.yaml', ALLOW_MAIN) })
+    assert.equal(ok.exitCode, 0, errors(ok) || ok.stdout)
+    assert.equal(ok.outputs.verified, image.digest)
+    assert.equal((ok.outputs.attestations ?? '').split('\n').length, 2)
+    assert.match(ok.summary, /Sigil: attestation verification passed/)
+    assert.match(ok.summary, /https:\/\/slsa\.dev\/provenance\/v1/)
+    assert.match(
+      ok.summary,
+      /predicate policy <code>.*policy-\d+\.yaml<\/code>/
+    )
+    assert.match(ok.summary, /✅ 2 verified/)
+    assert.match(ok.summary, /legacy: <code>/)
+
+    const no = await verify({
+      'predicate-policy': policy('.yaml', RELEASE_ONLY)
+    })
+    assert.equal(no.exitCode, 1)
+    assert.match(errors(no), /\[NO_MATCHING_ATTESTATIONS\].*rule main-only/s)
+    assert.equal(no.outputs.verified, '')
+    assert.match(no.summary, /attestation verification FAILED/)
+    assert.match(no.summary, /❌ NO_MATCHING_ATTESTATIONS/)
+
+    const rego = await verify({
+      'predicate-policy': policy('.rego', 'package sigil')
+    })
+    assert.equal(rego.exitCode, 1)
+    assert.match(
+      errors(rego),
+      /\[INPUT_PREDICATE_POLICY_UNSUPPORTED\] input "predicate-policy"|INPUT_PREDICATE_POLICY_UNSUPPORTED/
+    )
+    const alone = await verify({
+      'predicate-type': '',
+      'predicate-policy': policy('.yaml', ALLOW_MAIN)
+    })
+    assert.equal(alone.exitCode, 1)
+    assert.match(errors(alone), /INPUT_CONFLICT.*predicate-type/s)
+  })
+})
