@@ -8,7 +8,18 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { stringify } from 'yaml'
 import { execNode } from '../support/exec.ts'
+import {
+  GITLAB_ENTRY_COMMAND,
+  jobLog,
+  makeComponentRepo,
+  readArtifact,
+  requireBuiltEntry,
+  runGitlabCiLocal,
+  type ComponentRepo
+} from '../support/gitlab-ci-local.ts'
 import { runAction, type ActionRun } from '../support/run-action.ts'
 import {
   GITHUB_ISSUER,
@@ -124,11 +135,13 @@ before(async () => {
   )
   assert.equal(b.code, 0, b.stderr)
 })
+const repos: ComponentRepo[] = []
 after(async () => {
   await w?.stop()
+  for (const r of repos) rmSync(r.dir, { recursive: true, force: true })
 })
 
-const verifyAttestation = (args: string[]) =>
+const verifyAttestation = (args: string[], ref = image.ref) =>
   execNode(
     CLI,
     [
@@ -138,7 +151,7 @@ const verifyAttestation = (args: string[]) =>
       ...who(),
       ...reg(),
       ...args,
-      image.ref
+      ref
     ],
     { env: env() }
   )
@@ -200,17 +213,28 @@ describe('sigil verify-attestation --policy', () => {
   })
 
   test('a policy that does not compile, or is CUE/Rego, stops the run before the registry: exit 2', async () => {
-    const bad = await verifyAttestation([
-      '--policy',
-      policy('.cel', 'predicate.x ==')
-    ])
+    // An image the registry does not have: reaching it would exit 4 or 10.
+    const absent = image.ref.replace(/\/demo\/policy@/, '/demo/absent@')
+    const good = await verifyAttestation(
+      ['--policy', policy('.yaml', ALLOW_MAIN)],
+      absent
+    )
+    assert.notEqual(good.code, 0)
+    assert.notEqual(good.code, 2, good.stderr)
+    const bad = await verifyAttestation(
+      ['--policy', policy('.cel', 'predicate.x ==')],
+      absent
+    )
     assert.equal(bad.code, 2, bad.stderr)
-    assert.match(bad.stderr, /INPUT_PREDICATE_POLICY_INVALID|does not compile/)
+    assert.match(
+      bad.stderr,
+      /INPUT_PREDICATE_POLICY_INVALID.*rule policy-\d+\.cel does not compile/
+    )
     for (const ext of ['.rego', '.cue']) {
-      const r = await verifyAttestation([
-        '--policy',
-        policy(ext, 'package sigil')
-      ])
+      const r = await verifyAttestation(
+        ['--policy', policy(ext, 'package sigil')],
+        absent
+      )
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, /sigil does not evaluate CUE or Rego/)
       assert.match(r.stderr, /written in CEL/)
@@ -353,5 +377,69 @@ describe('verify action: predicate-policy', () => {
     })
     assert.equal(alone.exitCode, 1)
     assert.match(errors(alone), /INPUT_CONFLICT.*predicate-type/s)
+  })
+})
+
+describe('GitLab component: verify with predicate-type and predicate-policy', () => {
+  test('the policy in the project holds: deploy runs; a failing rule fails the job with exit 12', async () => {
+    requireBuiltEntry()
+    const pipeline = (policyPath: string): string =>
+      stringify({
+        include: [
+          {
+            component: '$CI_SERVER_FQDN/$CI_PROJECT_PATH/verify@$CI_COMMIT_SHA',
+            inputs: {
+              stage: 'verify',
+              image: 'node:24',
+              command: GITLAB_ENTRY_COMMAND,
+              images: image.ref,
+              'predicate-type': 'slsaprovenance1',
+              'predicate-policy': policyPath,
+              'certificate-identity': GITHUB_SAN,
+              'certificate-oidc-issuer': GITHUB_ISSUER,
+              'trusted-root': w.stack.trustedRootPath,
+              'registry-username': w.registry.username ?? ''
+            }
+          }
+        ],
+        stages: ['verify', 'deploy'],
+        deploy: {
+          stage: 'deploy',
+          needs: ['sigil-verify'],
+          script: ['echo "deploying $SIGIL_VERIFIED"']
+        }
+      })
+    const run = async (policyPath: string) => {
+      const repo = makeComponentRepo(pipeline(policyPath), {
+        'policy/provenance.yaml': ALLOW_MAIN,
+        'policy/release-only.yaml': RELEASE_ONLY
+      })
+      repos.push(repo)
+      return {
+        repo,
+        r: await runGitlabCiLocal(repo, ['--shell-isolation'], {
+          variables: { SIGIL_REGISTRY_PASSWORD: w.registry.password ?? '' }
+        })
+      }
+    }
+    const ok = await run('policy/provenance.yaml')
+    assert.equal(ok.r.exitCode, 0, ok.r.output)
+    assert.ok(
+      jobLog(ok.r, 'deploy').includes(`deploying ${image.digest}`),
+      ok.r.stdout
+    )
+    assert.equal(
+      readArtifact(ok.repo, 'sigil-verify', 'sigil-attestations.jsonl')
+        .trim()
+        .split('\n').length,
+      2
+    )
+    const no = await run('policy/release-only.yaml')
+    assert.equal(no.r.exitCode, 1, no.r.output)
+    const log = jobLog(no.r, 'sigil-verify')
+    assert.match(log, /NO_MATCHING_ATTESTATIONS/)
+    assert.match(log, /rule main-only/)
+    assert.match(no.r.stderr, /FAIL 12\b/)
+    assert.doesNotMatch(no.r.output, /deploying sha256/)
   })
 })
