@@ -6,9 +6,8 @@
 // tampered to satisfy the policy is still rejected by its signature.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { rmSync } from 'node:fs'
 import { stringify } from 'yaml'
 import { execNode } from '../support/exec.ts'
 import {
@@ -20,6 +19,13 @@ import {
   runGitlabCiLocal,
   type ComponentRepo
 } from '../support/gitlab-ci-local.ts'
+import {
+  GITLAB_ISSUER,
+  GITLAB_SAN,
+  githubClaims,
+  makeGitLabIdToken,
+  startGitHubOidc
+} from '../support/oidc.ts'
 import { runAction, type ActionRun } from '../support/run-action.ts'
 import {
   GITHUB_ISSUER,
@@ -441,5 +447,214 @@ describe('GitLab component: verify with predicate-type and predicate-policy', ()
     assert.match(log, /rule main-only/)
     assert.match(no.r.stderr, /FAIL 12\b/)
     assert.doesNotMatch(no.r.output, /deploying sha256/)
+  })
+})
+
+/** The fenced block of README.md whose first line is `first` (indentation removed). */
+function readmeBlock(first: string): string {
+  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n')
+  const at = lines.findIndex(l => l.trim() === first)
+  assert.ok(at > 0, `README has no block starting ${first}`)
+  const indent = /^ */.exec(lines[at] ?? '')?.[0].length ?? 0
+  const end = lines.findIndex((l, i) => i > at && l.trim() === '```')
+  return `${lines
+    .slice(at, end)
+    .map(l => l.slice(indent))
+    .join('\n')}\n`
+}
+
+describe("README: the worked examples' policies work", () => {
+  test('sbom-policy.cel with verify-attestation --type cyclonedx: a clean SBOM passes, a GPL component is rejected', async () => {
+    const cel = policy(
+      '.cel',
+      readmeBlock(
+        '// sbom-policy.cel: a CycloneDX SBOM that lists components, none of them GPL-3.0'
+      )
+    )
+    const attest = async (components: object[]) => {
+      const img = await freshImage(w, 'demo/policy-sbom')
+      const sbom = join(w.tmp, `sbom-${++n}.cdx.json`)
+      writeFileSync(
+        sbom,
+        JSON.stringify({
+          bomFormat: 'CycloneDX',
+          specVersion: '1.5',
+          components
+        })
+      )
+      const r = await execNode(
+        CLI,
+        [
+          'attest',
+          '--predicate',
+          sbom,
+          '--type',
+          'cyclonedx',
+          ...sigstore(),
+          ...reg(),
+          img.ref
+        ],
+        { env: env({ SIGSTORE_ID_TOKEN: w.token }) }
+      )
+      assert.equal(r.code, 0, r.stderr)
+      return execNode(
+        CLI,
+        [
+          'verify-attestation',
+          '--type',
+          'cyclonedx',
+          '--policy',
+          cel,
+          ...who(),
+          ...reg(),
+          img.ref
+        ],
+        { env: env() }
+      )
+    }
+    const clean = await attest([
+      {
+        name: 'a',
+        licenses: [
+          { license: { id: 'MIT' } },
+          { expression: 'MIT OR Apache-2.0' }
+        ]
+      },
+      { name: 'b' }
+    ])
+    assert.equal(clean.code, 0, clean.stderr)
+    const gpl = await attest([
+      { name: 'a', licenses: [{ license: { id: 'GPL-3.0-only' } }] }
+    ])
+    assert.equal(gpl.code, 12, gpl.stderr)
+    assert.match(gpl.stderr, /rule policy-\d+\.cel .* returned false/)
+  })
+
+  test('GitHub: provenance of a tag build passes .github/sigil/provenance-policy.yaml; a branch build is refused by tag-build', async () => {
+    const file = policy(
+      '.yaml',
+      readmeBlock('# .github/sigil/provenance-policy.yaml')
+    )
+    const oidc = await startGitHubOidc({ claims: githubClaims() })
+    try {
+      const run = async (ref: string) => {
+        const img = await freshImage(w, 'demo/policy-gh')
+        const sign = await runAction(root, {
+          inputs: {
+            images: img.ref,
+            'predicate-type': 'slsaprovenance1',
+            'fulcio-url': w.stack.fulcioUrl,
+            'rekor-url': w.stack.rekorUrl,
+            'trusted-root': w.stack.trustedRootPath,
+            'registry-username': w.registry.username ?? '',
+            'registry-password': w.registry.password ?? ''
+          },
+          env: {
+            ACTIONS_ID_TOKEN_REQUEST_URL: oidc.requestUrl,
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: oidc.requestToken,
+            GITHUB_ACTIONS: 'true',
+            GITHUB_SERVER_URL: 'https://github.com',
+            GITHUB_REPOSITORY: 'octo/app',
+            GITHUB_REPOSITORY_ID: '42',
+            GITHUB_REPOSITORY_OWNER_ID: '7',
+            GITHUB_WORKFLOW_REF: `octo/app/.github/workflows/release.yml@${ref}`,
+            GITHUB_REF: ref,
+            GITHUB_SHA: 'c'.repeat(40),
+            GITHUB_RUN_ID: '100',
+            GITHUB_RUN_ATTEMPT: '1',
+            GITHUB_EVENT_NAME: 'push',
+            RUNNER_ENVIRONMENT: 'github-hosted'
+          }
+        })
+        assert.equal(sign.exitCode, 0, sign.stdout)
+        return runAction(join(root, 'verify'), {
+          inputs: {
+            images: img.ref,
+            'predicate-type': 'slsaprovenance1',
+            'predicate-policy': file,
+            'trusted-root': w.stack.trustedRootPath,
+            'certificate-identity': GITHUB_SAN,
+            'certificate-oidc-issuer': GITHUB_ISSUER,
+            'registry-username': w.registry.username ?? '',
+            'registry-password': w.registry.password ?? ''
+          }
+        })
+      }
+      const tag = await run('refs/tags/v1.2.3')
+      assert.equal(tag.exitCode, 0, tag.stdout)
+      assert.equal((tag.outputs.attestations ?? '').split('\n').length, 1)
+      const branch = await run('refs/heads/main')
+      assert.equal(branch.exitCode, 1)
+      assert.match(
+        branch.commands
+          .filter(c => c.command === 'error')
+          .map(c => c.message)
+          .join('\n'),
+        /rule tag-build .*: only builds of a release tag deploy/
+      )
+    } finally {
+      await oidc.stop()
+    }
+  })
+
+  test('GitLab: provenance of a tag pipeline passes .gitlab/sigil/provenance-policy.yaml; a branch pipeline is refused', async () => {
+    requireBuiltEntry()
+    const run = async (variables: Record<string, string>) => {
+      const img = await freshImage(w, 'demo/policy-gl')
+      const component = (name: string, inputs: object): object => ({
+        component: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/${name}@$CI_COMMIT_SHA`,
+        inputs: {
+          stage: name,
+          image: 'node:24',
+          command: GITLAB_ENTRY_COMMAND,
+          images: img.ref,
+          'trusted-root': w.stack.trustedRootPath,
+          'registry-username': w.registry.username ?? '',
+          ...inputs
+        }
+      })
+      const repo = makeComponentRepo(
+        stringify({
+          include: [
+            component('sign', {
+              'predicate-type': 'slsaprovenance1',
+              format: 'bundle',
+              'fulcio-url': w.stack.fulcioUrl,
+              'rekor-url': w.stack.rekorUrl
+            }),
+            component('verify', {
+              'predicate-type': 'slsaprovenance1',
+              'predicate-policy': '.gitlab/sigil/provenance-policy.yaml',
+              'certificate-identity': GITLAB_SAN,
+              'certificate-oidc-issuer': GITLAB_ISSUER
+            })
+          ],
+          stages: ['sign', 'verify']
+        }),
+        {
+          '.gitlab/sigil/provenance-policy.yaml': readmeBlock(
+            '# .gitlab/sigil/provenance-policy.yaml'
+          )
+        }
+      )
+      repos.push(repo)
+      return runGitlabCiLocal(repo, ['--shell-isolation'], {
+        variables: {
+          SIGIL_REGISTRY_PASSWORD: w.registry.password ?? '',
+          SIGSTORE_ID_TOKEN: makeGitLabIdToken({
+            job_workflow_url: GITLAB_SAN
+          }),
+          ...variables
+        }
+      })
+    }
+    const tag = await run({ CI_COMMIT_TAG: 'v1.2.3' })
+    assert.equal(tag.exitCode, 0, tag.output)
+    const branch = await run({})
+    assert.equal(branch.exitCode, 1, branch.output)
+    assert.match(
+      jobLog(branch, 'sigil-verify'),
+      /rule tag-pipeline .*: only tag pipelines deploy/
+    )
   })
 })
