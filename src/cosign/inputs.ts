@@ -901,5 +901,10 @@ export async function toPredicatePolicy(
       'INPUT_CONFLICT',
       `${naming.name('predicate-policy')} checks the predicates of attestations: set ${naming.name('predicate-type')} too`
     )
+  if (val(raw, 'policy') !== undefined)
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('predicate-policy')} cannot be combined with ${naming.name('policy')}: ClusterImagePolicy documents carry their own attestation policies (authorities[].attestations[].policy)`
+    )
   return loadPredicatePolicy(path, naming.name('predicate-policy'))
 }
