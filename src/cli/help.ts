@@ -119,8 +119,8 @@ function predicatePolicyFlag(): Record<string, FlagHelp> {
       value: 'FILE',
       description:
         VERIFY_INPUT_DOCS['predicate-policy']?.description.replace(
-          /^With predicate-type: /,
-          ''
+          /^With predicate-type: a/,
+          'A'
         ) ?? ''
     }
   }
@@ -345,7 +345,7 @@ export const COMMANDS = {
     usage: 'sigil verify-attestation [--type TYPE] [flags] IMAGE...',
     args: [['IMAGE...', VERIFY_INPUT_DOCS.images?.description ?? '']],
     summary:
-      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, and the predicate type. Prints each verified in-toto statement as one JSON line on stdout.',
+      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, the predicate type, and optionally a CEL predicate policy (--policy). Prints each verified in-toto statement as one JSON line on stdout.',
     flags: {
       ...predicateFlags(false),
       ...predicatePolicyFlag(),
@@ -372,7 +372,7 @@ export const COMMANDS = {
       ]
     ],
     summary:
-      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, and its predicate type. Prints the statement as JSON.',
+      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, its predicate type, and optionally a CEL predicate policy (--policy). Prints the statement as JSON.',
     flags: {
       bundle: {
         kind: 'string',

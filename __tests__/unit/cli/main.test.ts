@@ -131,7 +131,7 @@ describe('--help', () => {
     ).replace(/\n\s+/g, ' ')
     assert.match(
       verifyAttestation,
-      /--policy FILE a CEL policy every verified statement must pass/
+      /--policy FILE A CEL policy every verified statement must pass/
     )
     assert.doesNotMatch(verifyAttestation, /--no-match|ClusterImagePolicy/)
     const verify = renderHelp(COMMANDS.verify).replace(/\n\s+/g, ' ')
