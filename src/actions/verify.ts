@@ -15,7 +15,9 @@ import {
   attestationLines,
   toAttestationResultJson,
   toVerifyAttestationType,
+  toPredicatePolicy,
   verifyAttestations,
+  type VerifyAttestationsResult,
   type VerifyResult
 } from './deps.ts'
 import { actionsLogger } from './logger.ts'
@@ -70,6 +72,53 @@ async function writeSummary(result: VerifyResult): Promise<void> {
         }
       ].map(c => ({ data: redact(c.data) }))
     })
+  ])
+  await s.write()
+}
+
+/** verify with predicate-type: one row per image, its verified attestations
+ * (format, predicate type, signer) or why none passed. */
+async function writeAttestationSummary(
+  result: VerifyAttestationsResult,
+  predicateType: string,
+  policyPath: string | undefined
+): Promise<void> {
+  const s = core.summary.addHeading(
+    `Sigil: attestation verification ${result.ok ? 'passed' : 'FAILED'}`,
+    3
+  )
+  s.addRaw(
+    `<p>Predicate type <code>${predicateType}</code>${policyPath ? `, predicate policy <code>${policyPath}</code>` : ''}</p>`,
+    true
+  )
+  s.addTable([
+    [
+      { data: 'Image', header: true },
+      { data: 'Digest', header: true },
+      { data: 'Result', header: true },
+      { data: 'Attestations', header: true }
+    ],
+    ...result.images.map(i =>
+      [
+        { data: i.input },
+        { data: `<code>${i.digest}</code>` },
+        {
+          data: i.verified
+            ? `✅ ${i.attestations.length} verified`
+            : `❌ ${i.error?.code ?? ''}`
+        },
+        {
+          data: i.verified
+            ? i.attestations
+                .map(
+                  a =>
+                    `${a.format}: ${a.identity ? `<code>${a.identity.subject}</code>` : 'key'}`
+                )
+                .join('<br>')
+            : (i.error?.message ?? '')
+        }
+      ].map(c => ({ data: redact(c.data) }))
+    )
   ])
   await s.write()
 }
@@ -147,6 +196,8 @@ export async function runVerifyAction(): Promise<void> {
       actionsLogger,
       ACTION_NAMING
     )
+    // Compiled before anything is fetched: a broken policy stops the run here.
+    const predicatePolicy = await toPredicatePolicy(raw, ACTION_NAMING)
     const runtime = prepareActionRun(inputs)
     const trust = await runtime.trust
     if (inputs.policy) {
@@ -199,6 +250,7 @@ export async function runVerifyAction(): Promise<void> {
         {
           ...options,
           predicateType,
+          ...(predicatePolicy ? { checkPredicate: predicatePolicy.check } : {}),
           trust,
           imagesInputName: ACTION_NAMING.name('images'),
           nameInput: ACTION_NAMING.name
@@ -229,6 +281,17 @@ export async function runVerifyAction(): Promise<void> {
         'result',
         redact(JSON.stringify(toAttestationResultJson(result)))
       )
+      try {
+        await writeAttestationSummary(
+          result,
+          predicateType,
+          predicatePolicy?.path
+        )
+      } catch (e) {
+        core.warning(
+          `could not write the job summary: ${e instanceof Error ? e.message : String(e)}`
+        )
+      }
       const failure = attestationFailure(result)
       if (failure) fail(failure)
       return

@@ -22,6 +22,7 @@ import {
   toAttestationInputs,
   signingFailure,
   toSignInputs,
+  toPredicatePolicy,
   toVerifyInputs,
   toVerifyBlobResultJson,
   verifyAttestations,
@@ -186,6 +187,13 @@ async function cmdAttest(
   return EXIT.OK
 }
 
+/** The attestation commands' --policy is the predicate policy (cosign's
+ * meaning), not verify's ClusterImagePolicy documents. */
+function attestationRaw(parsed: ReturnType<typeof parseArgs>): RawInputs {
+  const { policy, ...raw } = toRaw(parsed)
+  return { ...raw, ...(policy ? { 'predicate-policy': policy } : {}) }
+}
+
 /** cosign's --type default is custom; "any" is not a cosign type. */
 function wantedType(raw: RawInputs): string {
   const t = raw['predicate-type']?.trim() || 'custom'
@@ -200,11 +208,13 @@ async function cmdVerifyAttestation(
   const parsed = parseArgs(argv, specOf(COMMANDS['verify-attestation']))
   const { logger } = startRun(io, parsed.flags.verbose === 'true', state)
   checkOutput(parsed.flags.output)
-  const raw = toRaw(parsed)
+  const raw = attestationRaw(parsed)
   const predicateType = wantedType(raw)
   const inputs = await toVerifyInputs(raw, io.env, logger, CLI_NAMING)
   if (inputs.options.images.length === 0)
     throw new InputError('USAGE', 'verify-attestation needs at least one IMAGE')
+  // Compiled before anything is fetched: a broken policy stops the run here.
+  const predicatePolicy = await toPredicatePolicy(raw, CLI_NAMING, true)
   const runtime = prepareRun(inputs, {
     userAgent: USER_AGENT,
     logger,
@@ -215,6 +225,7 @@ async function cmdVerifyAttestation(
     {
       ...options,
       predicateType,
+      ...(predicatePolicy ? { checkPredicate: predicatePolicy.check } : {}),
       trust: await runtime.trust,
       imagesInputName: CLI_NAMING.name('images'),
       nameInput: CLI_NAMING.name
@@ -247,9 +258,10 @@ async function cmdVerifyBlobAttestation(
       'USAGE',
       `usage: ${COMMANDS['verify-blob-attestation'].usage} (see sigil verify-blob-attestation --help)`
     )
-  const raw = { ...toRaw(parsed), images: '' }
+  const raw = { ...attestationRaw(parsed), images: '' }
   const predicateType = wantedType(raw)
   const inputs = await toVerifyInputs(raw, io.env, logger, CLI_NAMING)
+  const predicatePolicy = await toPredicatePolicy(raw, CLI_NAMING, true)
   const trust = await loadTrustMaterial(inputs.trustedRootPath)
   let bundle: unknown
   try {
@@ -272,6 +284,7 @@ async function cmdVerifyBlobAttestation(
       trust,
       policy: inputs.options.policy,
       predicateType,
+      ...(predicatePolicy ? { checkPredicate: predicatePolicy.check } : {}),
       ...(inputs.options.publicKey
         ? { publicKey: inputs.options.publicKey }
         : {})
@@ -280,7 +293,9 @@ async function cmdVerifyBlobAttestation(
     if (
       e instanceof PolicyError ||
       e instanceof VerificationError ||
-      (e instanceof AppError && e.code === 'PREDICATE_TYPE_MISMATCH')
+      (e instanceof AppError &&
+        (e.code === 'PREDICATE_TYPE_MISMATCH' ||
+          e.code.startsWith('PREDICATE_POLICY_')))
     ) {
       throw new NoMatchingSignaturesError(
         'NO_MATCHING_ATTESTATIONS',

@@ -19,7 +19,13 @@ import type { FlagSpec } from './args.ts'
 /** The CLI speaks of inputs as flags (`images` is the IMAGE argument). */
 export const CLI_NAMING: InputNaming = {
   name: n =>
-    n === 'images' ? 'IMAGE' : n === 'predicate-type' ? '--type' : `--${n}`,
+    n === 'images'
+      ? 'IMAGE'
+      : n === 'predicate-type'
+        ? '--type'
+        : n === 'predicate-policy'
+          ? '--policy'
+          : `--${n}`,
   set: (n, v) => `${CLI_NAMING.name(n)} ${v}`
 }
 
@@ -92,9 +98,33 @@ const BOOLEAN = new Set([
 const ATTEST_ONLY = new Set([
   'predicate',
   'predicate-type',
+  'predicate-policy',
   'subject-path',
   'bundle-path'
 ])
+
+/** verify-attestation's --policy (cosign's name) is verify's predicate-policy
+ * input; verify's own policy (ClusterImagePolicy documents) is not a flag of
+ * the attestation commands. */
+const CLUSTER_POLICY_ONLY = new Set([
+  'policy',
+  'no-match',
+  'skip-unsupported-policies'
+])
+
+function predicatePolicyFlag(): Record<string, FlagHelp> {
+  return {
+    policy: {
+      kind: 'string',
+      value: 'FILE',
+      description:
+        VERIFY_INPUT_DOCS['predicate-policy']?.description.replace(
+          /^With predicate-type: a/,
+          'A'
+        ) ?? ''
+    }
+  }
+}
 
 /** --predicate and --type (the inputs predicate and predicate-type). */
 function predicateFlags(withPredicate: boolean): Record<string, FlagHelp> {
@@ -315,11 +345,17 @@ export const COMMANDS = {
     usage: 'sigil verify-attestation [--type TYPE] [flags] IMAGE...',
     args: [['IMAGE...', VERIFY_INPUT_DOCS.images?.description ?? '']],
     summary:
-      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, and the predicate type. Prints each verified in-toto statement as one JSON line on stdout.',
+      'Verify image attestations (bundle referrers and legacy .att) against an identity and issuer or a key, the predicate type, and optionally a CEL predicate policy (--policy). Prints each verified in-toto statement as one JSON line on stdout.',
     flags: {
       ...predicateFlags(false),
+      ...predicatePolicyFlag(),
       ...inputFlags(
-        VERIFY_INPUTS.filter(n => n !== 'annotations' && !ATTEST_ONLY.has(n)),
+        VERIFY_INPUTS.filter(
+          n =>
+            n !== 'annotations' &&
+            !ATTEST_ONLY.has(n) &&
+            !CLUSTER_POLICY_ONLY.has(n)
+        ),
         VERIFY_INPUT_DOCS
       ),
       output: OUTPUT,
@@ -336,7 +372,7 @@ export const COMMANDS = {
       ]
     ],
     summary:
-      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, and its predicate type. Prints the statement as JSON.',
+      'Verify an attestation bundle over a file: the signature, the signer, that the statement names the file, its predicate type, and optionally a CEL predicate policy (--policy). Prints the statement as JSON.',
     flags: {
       bundle: {
         kind: 'string',
@@ -344,6 +380,7 @@ export const COMMANDS = {
         description: 'The attestation bundle to verify (required).'
       },
       ...predicateFlags(false),
+      ...predicatePolicyFlag(),
       ...inputFlags(VERIFY_INPUTS.filter(isBlobFlag), VERIFY_INPUT_DOCS),
       output: OUTPUT,
       ...COMMON

@@ -62,6 +62,11 @@ export * from './exit-codes.ts'
 export * from './verify-blob.ts'
 export * from './attestation.ts'
 export {
+  loadPredicatePolicy,
+  type CompiledPredicatePolicy,
+  type PredicateRule
+} from './predicate-policy.ts'
+export {
   signBlobs,
   type BlobInput,
   type SignBlobsOptions,

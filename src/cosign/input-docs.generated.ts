@@ -147,6 +147,9 @@ export const VERIFY_INPUT_DOCS: Record<string, InputDoc> = {
   "predicate-type": {
     "description": "Verify attestations of this predicate type instead of signatures (cosign verify-attestation --type): slsaprovenance, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom, or a predicate type URI. The verified in-toto statements go to the \"attestations\" output, one JSON document per line."
   },
+  "predicate-policy": {
+    "description": "With predicate-type: a CEL policy every verified statement must pass (cosign verify-attestation --policy, which takes CUE or Rego instead): a .cel file holding one expression, or a .yaml/.json file with validations, a list of {expression, message}. Expressions see predicate, predicateType, subject and statement and must return true; a rule that returns false or errors rejects the attestation."
+  },
   "recursive": {
     "description": "For a multi-platform index, also require a valid signature on every platform manifest.",
     "default": "false"

@@ -25,6 +25,10 @@ import {
   buildPredicate,
   resolvePredicateType
 } from './attestation.ts'
+import {
+  loadPredicatePolicy,
+  type CompiledPredicatePolicy
+} from './predicate-policy.ts'
 import { provenanceFromCi } from './provenance.ts'
 import type { VerifyImagesOptions } from './verify-image.ts'
 import type { ExplicitServices } from './services.ts'
@@ -93,6 +97,7 @@ export const VERIFY_INPUTS = [
   'key',
   'trusted-root',
   'predicate-type',
+  'predicate-policy',
   'tuf-mirror',
   'tuf-root',
   'recursive',
@@ -876,4 +881,30 @@ export function toVerifyAttestationType(
     )
   }
   return resolvePredicateType(type, naming.name('predicate-type'))
+}
+
+/**
+ * verify's `predicate-policy` (CLI: verify-attestation --policy): the CEL
+ * policy every verified statement must pass, read and compiled (the CEL
+ * engine is loaded only here). Undefined when not set; only with
+ * `predicate-type`, which selects attestations.
+ */
+export async function toPredicatePolicy(
+  raw: RawInputs,
+  naming: InputNaming = ACTION_NAMING,
+  attestations = val(raw, 'predicate-type') !== undefined
+): Promise<CompiledPredicatePolicy | undefined> {
+  const path = val(raw, 'predicate-policy')
+  if (path === undefined) return undefined
+  if (!attestations)
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('predicate-policy')} checks the predicates of attestations: set ${naming.name('predicate-type')} too`
+    )
+  if (val(raw, 'policy') !== undefined)
+    throw new InputError(
+      'INPUT_CONFLICT',
+      `${naming.name('predicate-policy')} cannot be combined with ${naming.name('policy')}: ClusterImagePolicy documents carry their own attestation policies (authorities[].attestations[].policy)`
+    )
+  return loadPredicatePolicy(path, naming.name('predicate-policy'))
 }

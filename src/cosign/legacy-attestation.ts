@@ -2,9 +2,11 @@
 // (media type application/vnd.dsse.envelope.v1+json), annotated with an empty
 // signature, the predicate type, the certificate and chain, and the Rekor
 // bundle of the `dsse` entry whose envelopeHash is the layer's sha256.
-// Building its annotations and verifying it offline. Spec: cosign-spec.md
-// §2.2–2.4, §8.2 (sigstore/cosign cmd/cosign/cli/attest/attest.go,
-// pkg/cosign/verify.go verifyOCIAttestation, VerifyBundle).
+// With a TSA, an RFC 3161 timestamp over the envelope bytes (the layer) in
+// dev.sigstore.cosign/rfc3161timestamp. Building its annotations and
+// verifying it offline. Spec: cosign-spec.md §2.2–2.4, §8.2 (sigstore/cosign
+// cmd/cosign/cli/attest/attest.go, pkg/cosign/verify.go
+// verifyOCIAttestation, VerifyBundle, VerifyRFC3161Timestamp).
 import {
   IN_TOTO_PAYLOAD_TYPE,
   VerificationError,
@@ -21,13 +23,15 @@ import {
   isBase64,
   isObject,
   ociDigest,
-  sha256Hex
+  sha256Hex,
+  toBase64
 } from '../util/index.ts'
 import {
   ANNOTATION_BUNDLE,
   ANNOTATION_CERTIFICATE,
   ANNOTATION_CHAIN,
   ANNOTATION_PREDICATE_TYPE,
+  ANNOTATION_RFC3161_TIMESTAMP,
   ANNOTATION_SIGNATURE,
   DSSE_ENVELOPE_MEDIA_TYPE
 } from './constants.ts'
@@ -35,6 +39,7 @@ import {
   layerInvalid,
   legacyKeyMaterial,
   parseRekorBundleAnnotation,
+  parseTimestampAnnotation,
   type LegacySignatureLayer
 } from './legacy-signature.ts'
 import { parseInTotoStatement, type InTotoStatement } from './payload.ts'
@@ -44,7 +49,9 @@ import type { RunSigner } from './signer.ts'
 export function attestationAnnotations(
   predicateType: string,
   signer: RunSigner,
-  entry: TransparencyLogEntry | undefined
+  entry: TransparencyLogEntry | undefined,
+  /** DER TimeStampResp over the envelope bytes (the layer). */
+  envelopeTimestamp?: Uint8Array
 ): Record<string, string> {
   return {
     [ANNOTATION_SIGNATURE]: '',
@@ -57,6 +64,13 @@ export function attestationAnnotations(
       : {}),
     ...(entry
       ? { [ANNOTATION_BUNDLE]: JSON.stringify(toRekorV1Bundle(entry)) }
+      : {}),
+    ...(envelopeTimestamp
+      ? {
+          [ANNOTATION_RFC3161_TIMESTAMP]: JSON.stringify({
+            SignedRFC3161Timestamp: toBase64(envelopeTimestamp)
+          })
+        }
       : {})
   }
 }
@@ -70,6 +84,8 @@ export interface VerifyLegacyAttestationOptions {
   publicKey?: PublicKeyInput
   /** 0: accept a layer without a Rekor bundle (key mode only). */
   tlogThreshold?: number
+  /** Verified RFC 3161 timestamps required (default 0). */
+  timestampThreshold?: number
   now?: Date
 }
 
@@ -176,6 +192,9 @@ export function verifyLegacyAttestation(
     )
   }
   for (const e of tlogEntries) checkEnvelopeHash(e.body, envelope)
+  // cosign stamps the layer (the envelope bytes), not the empty signature
+  // annotation; a timestamp present is verified, whatever the threshold.
+  const ts = a[ANNOTATION_RFC3161_TIMESTAMP]
   const result = verifySignedEntity(
     {
       content: {
@@ -186,7 +205,8 @@ export function verifyLegacyAttestation(
       },
       key,
       tlogEntries,
-      rfc3161Timestamps: [],
+      rfc3161Timestamps: ts !== undefined ? [parseTimestampAnnotation(ts)] : [],
+      timestampedData: envelope,
       requireInclusionProof: false,
       requireInclusionPromise: true,
       sanMatch: 'any',
@@ -198,6 +218,9 @@ export function verifyLegacyAttestation(
       ...(o.publicKey !== undefined ? { publicKey: o.publicKey } : {}),
       ...(o.tlogThreshold !== undefined
         ? { tlogThreshold: o.tlogThreshold }
+        : {}),
+      ...(o.timestampThreshold !== undefined
+        ? { timestampThreshold: o.timestampThreshold }
         : {}),
       ...(o.now ? { now: o.now } : {})
     }

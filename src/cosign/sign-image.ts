@@ -656,8 +656,9 @@ async function prepareBundle(
  * `attest`: cosign's statement over the image, signed once as DSSE and
  * logged once; the same envelope is the `.att` layer (byte-identical to what
  * Rekor hashed, as cosign's legacy verification demands) and the bundle's.
- * The RFC 3161 timestamp, when asked for, is in the bundle only: cosign
- * stamps a legacy attestation's envelope bytes, not its signature.
+ * The RFC 3161 timestamp, when asked for, covers the signature in the
+ * bundle, and the envelope bytes on the `.att` layer (cosign stamps a legacy
+ * attestation's layer, not its signature): two timestamps, asked in parallel.
  */
 async function prepareAttestation(
   target: ImageTarget,
@@ -680,7 +681,9 @@ async function prepareAttestation(
     attestation.predicateType,
     attestation.predicate
   )
-  const signed = await signDsse(statement, signer, services, digest)
+  const signed = await signDsse(statement, signer, services, digest, {
+    stampEnvelope: options.format !== 'bundle'
+  })
   const logIndex = signed.entry ? Number(signed.entry.logIndex) : undefined
   const out: PreparedSignature[] = []
   if (writeLegacy) {
@@ -692,7 +695,8 @@ async function prepareAttestation(
         annotations: attestationAnnotations(
           attestation.predicateType,
           signer,
-          signed.entry
+          signed.entry,
+          signed.envelopeTimestamp
         )
       },
       ...(logIndex !== undefined ? { logIndex } : {})

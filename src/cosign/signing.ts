@@ -28,6 +28,7 @@ import {
   digest,
   toBase64,
   toHex,
+  utf8,
   type HashAlgorithm,
   type Logger
 } from '../util/index.ts'
@@ -235,11 +236,12 @@ export async function logEntry(
 export async function timestamp(
   services: SigningServices,
   signature: Uint8Array,
-  subject: string
+  subject: string,
+  what = 'signature'
 ): Promise<Uint8Array | undefined> {
   if (!services.tsa) return undefined
   return step(
-    `timestamping the signature of ${subject}`,
+    `timestamping the ${what} of ${subject}`,
     `TSA at ${services.timestampServerUrl ?? ''}`,
     services.tsa.timestamp(signature),
     services.nothing
@@ -273,22 +275,31 @@ export interface SignedDsse {
   signature: Uint8Array
   bundle: Bundle
   entry?: TransparencyLogEntry
+  /** The RFC 3161 timestamp of the signature (the bundle's). */
   timestamp?: Uint8Array
+  /** With `stampEnvelope`: the timestamp of `envelopeJson` (cosign's `.att`). */
+  envelopeTimestamp?: Uint8Array
 }
 
-/** Signs an in-toto statement as DSSE, logs it (dsse 0.0.1, or 0.0.2 in Rekor v2), timestamps it. */
+/**
+ * Signs an in-toto statement as DSSE, logs it (dsse 0.0.1, or 0.0.2 in Rekor
+ * v2), timestamps it. `stampEnvelope` also timestamps the envelope bytes, as
+ * cosign does for a legacy `.att` layer (its rfc3161timestamp annotation
+ * covers the layer).
+ */
 export async function signDsse(
   statement: Uint8Array,
   signer: RunSigner,
   services: SigningServices,
-  subject: string
+  subject: string,
+  { stampEnvelope = false }: { stampEnvelope?: boolean } = {}
 ): Promise<SignedDsse> {
   const signature = await signer.sign(
     preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, statement)
   )
   const envelope = buildEnvelope(IN_TOTO_PAYLOAD_TYPE, statement, signature)
   const envelopeJson = JSON.stringify(envelope)
-  const [entry, ts] = await Promise.all([
+  const [entry, ts, envelopeTs] = await Promise.all([
     services.rekor
       ? logEntry(
           services,
@@ -304,7 +315,10 @@ export async function signDsse(
           subject
         )
       : undefined,
-    timestamp(services, signature, subject)
+    timestamp(services, signature, subject),
+    stampEnvelope
+      ? timestamp(services, utf8(envelopeJson), subject, 'DSSE envelope')
+      : undefined
   ])
   return {
     envelope,
@@ -320,7 +334,8 @@ export async function signDsse(
       dsseEnvelope: envelope
     },
     ...(entry ? { entry } : {}),
-    ...(ts ? { timestamp: ts } : {})
+    ...(ts ? { timestamp: ts } : {}),
+    ...(envelopeTs ? { envelopeTimestamp: envelopeTs } : {})
   }
 }
 

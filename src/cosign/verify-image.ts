@@ -129,6 +129,8 @@ export interface VerifyResult {
 
 // Most specific first: a policy mismatch tells the user more than "bad SET".
 function specificity(e: AppError): number {
+  // A statement that passed every check but the predicate policy.
+  if (e.code.startsWith('PREDICATE_POLICY_')) return 4
   if (e instanceof PolicyError) return 3
   if (
     e.code === 'CLAIM_DIGEST_MISMATCH' ||

@@ -15,6 +15,7 @@ import {
   toAttestationResultJson,
   toSubjectPatterns,
   toVerifyAttestationType,
+  toPredicatePolicy,
   verifyAttestations,
   prepareRun,
   exitCodeFor,
@@ -306,6 +307,8 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   const raw = readGitlabInputs(VERIFY_INPUTS, env)
   const predicateType = toVerifyAttestationType(raw, GITLAB_NAMING)
   const inputs = await toVerifyInputs(raw, env, log, GITLAB_NAMING)
+  // Compiled before anything is fetched: a broken policy stops the run here.
+  const predicatePolicy = await toPredicatePolicy(raw, GITLAB_NAMING)
   const runtime = prepareRun(inputs, {
     userAgent: `sigil/${SIGIL_VERSION} (gitlab-ci)`,
     logger: log,
@@ -361,6 +364,7 @@ async function verify(env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
       {
         ...options,
         predicateType,
+        ...(predicatePolicy ? { checkPredicate: predicatePolicy.check } : {}),
         trust,
         imagesInputName: GITLAB_NAMING.name('images'),
         nameInput: GITLAB_NAMING.name

@@ -15,6 +15,9 @@
 // closed and says what was checked and what was not; the caller turns that
 // into a warning when skip-unsupported-policies is set. This module is the
 // one place an engine would be added (the function's contract stays).
+// verify-attestation's own predicate policies are CEL (src/cosign/
+// predicate-policy.ts); ClusterImagePolicy's policy.type admits only cue and
+// rego (policy-controller's schema), so a document cannot name CEL here.
 import type { PredicatePolicy } from './documents.ts'
 
 export type PredicateVerdict =
@@ -50,6 +53,6 @@ export function evaluatePredicatePolicy(
   return {
     outcome: 'unsupported',
     reason: `${subject.label} is a ${engine} policy, and sigil has no ${engine} engine (none runs in a Node action within its size and start-up limits); ${subject.checked} was checked, the ${engine} policy was NOT evaluated`,
-    fix: `set skip-unsupported-policies: true (CLI: --skip-unsupported-policies) to accept the image with a warning, and check the ${engine} policy with policy-controller's policy-tester`
+    fix: `set skip-unsupported-policies: true (CLI: --skip-unsupported-policies) to accept the image with a warning, and check the ${engine} policy with policy-controller's policy-tester (or express the check in CEL for sigil verify-attestation --policy)`
   }
 }

@@ -111,6 +111,7 @@ describe('--help', () => {
     const own = new Set([
       'predicate',
       'predicate-type',
+      'predicate-policy',
       'subject-path',
       'bundle-path'
     ])
@@ -124,6 +125,15 @@ describe('--help', () => {
       if (doc.default && !doc.description.includes(`default ${doc.default}`))
         assert.ok(sign.includes(`default: ${doc.default}`), `${input} default`)
     }
+    // verify-attestation's --policy is the predicate-policy input (cosign's name).
+    const verifyAttestation = renderHelp(
+      COMMANDS['verify-attestation']
+    ).replace(/\n\s+/g, ' ')
+    assert.match(
+      verifyAttestation,
+      /--policy FILE A CEL policy every verified statement must pass/
+    )
+    assert.doesNotMatch(verifyAttestation, /--no-match|ClusterImagePolicy/)
     const verify = renderHelp(COMMANDS.verify).replace(/\n\s+/g, ' ')
     for (const input of VERIFY_INPUTS.filter(i => !own.has(i)))
       assert.ok(

@@ -245,3 +245,34 @@ test('explicit registry credentials are bound to one host', async () => {
   )
   assert.equal(none.registryHost, undefined)
 })
+
+test('predicate-policy: only with predicate-type, never with policy; undefined when unset', async () => {
+  const { toPredicatePolicy } = await import('../../../src/cosign/inputs.ts')
+  assert.equal(
+    await toPredicatePolicy({ 'predicate-type': 'custom' }),
+    undefined
+  )
+  await assert.rejects(toPredicatePolicy({ 'predicate-policy': 'p.cel' }), {
+    code: 'INPUT_CONFLICT',
+    message:
+      /input "predicate-policy" checks the predicates of attestations: set input "predicate-type" too/
+  })
+  await assert.rejects(
+    toPredicatePolicy({
+      'predicate-type': 'custom',
+      'predicate-policy': 'p.cel',
+      policy: 'cip.yaml'
+    }),
+    {
+      code: 'INPUT_CONFLICT',
+      message: /cannot be combined with input "policy"/
+    }
+  )
+  await assert.rejects(
+    toPredicatePolicy({
+      'predicate-type': 'custom',
+      'predicate-policy': 'p.rego'
+    }),
+    { code: 'INPUT_PREDICATE_POLICY_UNSUPPORTED' }
+  )
+})

@@ -89,6 +89,11 @@ export interface SignedEntity {
   tlogEntries: TlogEntry[]
   /** DER RFC 3161 TimeStampResp (or bare TimeStampToken) values. */
   rfc3161Timestamps: Uint8Array[]
+  /**
+   * The bytes the RFC 3161 timestamps cover, when not the signature: cosign
+   * stamps a legacy `.att` layer's whole DSSE envelope.
+   */
+  timestampedData?: Uint8Array
   /** Every tlog entry must carry a verifiable inclusion proof (v0.2+). */
   requireInclusionProof: boolean
   /** Every tlog entry must carry an inclusion promise (v0.1, legacy). */

@@ -337,7 +337,11 @@ function collectObserverTimes(
     timestamps.push({
       source: 'tsa',
       time: withContext(`timestamp ${i + 1}: `, '', () =>
-        verifyRFC3161Timestamp(der, entity.content.signature, trust)
+        verifyRFC3161Timestamp(
+          der,
+          entity.timestampedData ?? entity.content.signature,
+          trust
+        )
       )
     })
   }
