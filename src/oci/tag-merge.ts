@@ -81,10 +81,12 @@ export function eventLoopStalls(now = Date.now()): number {
   if (!stallMonitor) {
     const m = { windowStart: now, max: 0, previousMax: 0 }
     stallMonitor = m
-    let last = performance.now()
+    // hrtime, not the global `performance` (whose getter loads perf_hooks).
+    const ms = (): number => Number(process.hrtime.bigint()) / 1e6
+    let last = ms()
     let cpu = process.cpuUsage()
     setInterval(() => {
-      const t = performance.now()
+      const t = ms()
       const used = process.cpuUsage(cpu)
       const held =
         t - last - STALL_RESOLUTION_MS - (used.user + used.system) / 1000
