@@ -22,11 +22,6 @@ import {
   signingFailure,
   toSignInputs,
   toVerifyInputs,
-  toVerifyBlobResultJson,
-  toVerifyResultJson,
-  verificationFailure,
-  verifyBlob,
-  verifyImages,
   type RawInputs
 } from '../cosign/index.ts'
 import {
@@ -273,6 +268,9 @@ async function cmdVerify(
     if (denied) throw denied
     return EXIT.OK
   }
+  // Verification code loads only for the commands that verify.
+  const { verifyImages, toVerifyResultJson, verificationFailure } =
+    await import('../cosign/verify-image.ts')
   const result = await verifyImages(
     {
       ...inputs.options,
@@ -361,6 +359,9 @@ async function cmdVerifyBlob(
   const artifact = parseDigestArgument(subject) ?? {
     bytes: new Uint8Array(await readFile(subject))
   }
+  // Verification code loads only for the commands that verify.
+  const { verifyBlob, toVerifyBlobResultJson } =
+    await import('../cosign/verify-blob.ts')
   let r
   try {
     r = await verifyBlob({

@@ -22,9 +22,14 @@ export {
   type SignatureFormat,
   type SignatureLocation
 } from './sign-image.ts'
-export { kmsContext, createKmsKey, fetchKmsPublicKey, isKmsUri } from './kms.ts'
 export {
-  publicKeyOfKms,
+  kmsContext,
+  createKmsKey,
+  fetchKmsPublicKey,
+  isKmsUri,
+  publicKeyOfKms
+} from './kms.ts'
+export {
   verifyImages,
   verifyImageTarget,
   verificationFailure,

@@ -5,6 +5,7 @@ import type { HttpClient } from '../http/index.ts'
 import type { KmsContext } from '../kms/index.ts'
 
 export { createKmsKey, fetchKmsPublicKey, isKmsUri } from '../kms/index.ts'
+import { fetchKmsPublicKey } from '../kms/index.ts'
 import { GitHubActionsIdentityProvider } from '../sigstore/index.ts'
 import type { Logger } from '../util/index.ts'
 
@@ -31,4 +32,18 @@ export function kmsContext(
         }
       : {})
   }
+}
+
+/** The public key of a KMS key (cosign verify --key awskms://…). */
+export async function publicKeyOfKms(
+  uri: string,
+  deps: { logger: Logger; http?: HttpClient; env?: NodeJS.ProcessEnv }
+): Promise<string> {
+  if (!deps.http) throw new TypeError('a KMS key needs an HttpClient')
+  const pem = await fetchKmsPublicKey(
+    uri,
+    kmsContext(deps.http, deps.logger, deps.env)
+  )
+  deps.logger.info(`verifying with the public key of ${uri}`)
+  return pem
 }

@@ -5,7 +5,6 @@
 // legacy signature without its Rekor bundle annotation is looked up in Rekor
 // by content first (as cosign does), unless `offline`.
 import type { HttpClient } from '../http/index.ts'
-import { fetchKmsPublicKey } from '../kms/index.ts'
 import type { RegistryClient } from '../oci/index.ts'
 import {
   PolicyError,
@@ -33,7 +32,7 @@ import {
 } from './constants.ts'
 import { DEFAULT_REKOR_URL } from './defaults.ts'
 import { NoMatchingSignaturesError, NoSignaturesError } from './errors.ts'
-import { kmsContext } from './kms.ts'
+import { publicKeyOfKms } from './kms.ts'
 import { verifyLegacySignature } from './legacy-signature.ts'
 import {
   parseInTotoStatement,
@@ -197,20 +196,6 @@ export function requireSignerPolicy(
         'Pass certificate-identity (or -regexp) and certificate-oidc-issuer (or -regexp), or a key.'
     }
   )
-}
-
-/** The public key of a KMS key (cosign verify --key awskms://…). */
-export async function publicKeyOfKms(
-  uri: string,
-  deps: { logger: Logger; http?: HttpClient; env?: NodeJS.ProcessEnv }
-): Promise<string> {
-  if (!deps.http) throw new TypeError('a KMS key needs an HttpClient')
-  const pem = await fetchKmsPublicKey(
-    uri,
-    kmsContext(deps.http, deps.logger, deps.env)
-  )
-  deps.logger.info(`verifying with the public key of ${uri}`)
-  return pem
 }
 
 /** Said once per run when the transparency log requirement is off. */
