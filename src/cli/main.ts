@@ -2,7 +2,7 @@
 // Same inputs and engine as the GitHub Action; logs go to stderr, results
 // (JSON with --output json) to stdout; exit codes from cosign/exit-codes.
 import { readFile, writeFile, access } from 'node:fs/promises'
-import { generateKeyPair, parsePrivateKey } from '../crypto/index.ts'
+import { createKeyPair, loadPrivateKey } from '../crypto/index.ts'
 import type { HttpClient } from '../http/index.ts'
 import {
   EXIT,
@@ -500,7 +500,7 @@ async function cmdGenerateKeyPair(
         )
     }
   }
-  const kp = generateKeyPair(password)
+  const kp = await createKeyPair(password)
   await writeFile(`${prefix}.key`, kp.privateKeyPem, { mode: 0o600 })
   await writeFile(`${prefix}.pub`, kp.publicKeyPem)
   io.stderr(
@@ -558,7 +558,7 @@ async function cmdPublicKey(
   } else {
     const text = await readKey(keyRef, io.env, '--key')
     registerSecret(text)
-    pem = parsePrivateKey(text, io.env.COSIGN_PASSWORD).publicKeyPem
+    pem = (await loadPrivateKey(text, io.env.COSIGN_PASSWORD)).publicKeyPem
   }
   if (parsed.flags.outfile) {
     await writeFile(parsed.flags.outfile, pem)

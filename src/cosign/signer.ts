@@ -4,7 +4,7 @@
 // root before anything is signed with it.
 import {
   generateEphemeralKey,
-  parsePrivateKey,
+  loadPrivateKey,
   type SigningKey
 } from '../crypto/index.ts'
 import type { HttpClient } from '../http/index.ts'
@@ -66,7 +66,7 @@ export async function createKeyPairSigner(
   pem: string,
   password: string | undefined
 ): Promise<RunSigner> {
-  const key = parsePrivateKey(pem, password)
+  const key = await loadPrivateKey(pem, password)
   return {
     key,
     sign: data => Promise.resolve().then(() => key.sign(data)),
