@@ -32,6 +32,7 @@ import {
   startWorld,
   tamperSigManifest,
   writeKeyPair,
+  cliEnv,
   registryFlags,
   type World
 } from '../support/world.ts'
@@ -48,13 +49,8 @@ after(async () => {
 })
 
 const reg = (): string[] => registryFlags(w)
-const env = () => ({
-  PATH: process.env.PATH,
-  HOME: w.tmp,
-  SIGIL_TUF_OFFLINE: '1',
-  SIGSTORE_ID_TOKEN: w.token,
-  COSIGN_PASSWORD: 'lookup-pass'
-})
+const env = (): NodeJS.ProcessEnv =>
+  cliEnv(w, { COSIGN_PASSWORD: 'lookup-pass' })
 const keyless = (): string[] => [
   '--certificate-identity',
   GITHUB_SAN,

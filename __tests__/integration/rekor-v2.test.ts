@@ -18,6 +18,7 @@ import {
   readSigManifest,
   startWorld,
   writeKeyPair,
+  cliEnv,
   registryFlags,
   type World
 } from '../support/world.ts'
@@ -34,12 +35,7 @@ after(async () => {
 })
 
 const reg = (): string[] => registryFlags(w)
-const env = () => ({
-  PATH: process.env.PATH,
-  HOME: w.tmp,
-  SIGIL_TUF_OFFLINE: '1',
-  SIGSTORE_ID_TOKEN: w.token
-})
+const env = (): NodeJS.ProcessEnv => cliEnv(w)
 const trustFlags = (): string[] => [
   '--signing-config',
   w.stack.signingConfigPath,

@@ -13,6 +13,7 @@ import {
   freshImage,
   oracleCheckAll,
   startWorld,
+  cliEnv,
   registryFlags,
   type World
 } from '../support/world.ts'
@@ -53,12 +54,7 @@ function writeConfig(name: string, rekor: object[]): string {
 }
 
 const reg = (): string[] => registryFlags(w)
-const env = () => ({
-  PATH: process.env.PATH,
-  HOME: w.tmp,
-  SIGIL_TUF_OFFLINE: '1',
-  SIGSTORE_ID_TOKEN: w.token
-})
+const env = (): NodeJS.ProcessEnv => cliEnv(w)
 
 test('legacy signatures with the services of a signing config: Fulcio, Rekor v1 (not v2), the TSA; verified by @sigstore/verify', async () => {
   const config = writeConfig('signing_config.json', [

@@ -125,6 +125,19 @@ export const registryFlags = (w: World): string[] => [
   w.registry.password ?? ''
 ]
 
+/** The environment of a CLI run against the world: its own HOME, no public
+ * TUF mirror, the world's identity token; `extra` on top. */
+export const cliEnv = (
+  w: World,
+  extra: Record<string, string> = {}
+): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: w.tmp,
+  SIGIL_TUF_OFFLINE: '1',
+  SIGSTORE_ID_TOKEN: w.token,
+  ...extra
+})
+
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 
 let seq = 0
