@@ -24,7 +24,7 @@ import {
   replaceAuthorities,
   type TrustMaterial
 } from '../sigstore/index.ts'
-import { InputError, toBase64 } from '../util/index.ts'
+import { InputError, parsePemBlocks, toBase64 } from '../util/index.ts'
 
 export const TRUST_VARIABLES = [
   'SIGSTORE_ROOT_FILE',
@@ -62,23 +62,29 @@ function pemCertificates(
   v: TrustVariable,
   path: string
 ): X509Certificate[] {
-  const blocks =
-    text.match(
-      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
-    ) ?? []
+  let blocks
+  try {
+    blocks = parsePemBlocks(text).filter(b => b.label === 'CERTIFICATE')
+  } catch (e) {
+    throw invalid(v, path, `is not valid PEM: ${errorText(e)}`)
+  }
   if (blocks.length === 0) throw invalid(v, path, 'holds no PEM certificate')
   return blocks.map((b, i) => {
     try {
-      return new X509Certificate(b)
+      return new X509Certificate(b.der)
     } catch (e) {
       throw invalid(
         v,
         path,
-        `certificate ${i + 1} does not parse: ${e instanceof Error ? e.message : String(e)}`
+        `certificate ${i + 1} does not parse: ${errorText(e)}`
       )
     }
   })
 }
+
+/** An error's message, for the coded errors below. */
+const errorText = (e: unknown): string =>
+  e instanceof Error ? e.message : String(e)
 
 const selfSigned = (c: X509Certificate): boolean =>
   c.subject === c.issuer && c.checkIssued(c) && c.verify(c.publicKey)
@@ -119,11 +125,7 @@ function publicKeyJson(
       ? createPublicKey(bytes.toString('utf8'))
       : createPublicKey({ key: bytes, format: 'der', type: 'spki' })
   } catch (e) {
-    throw invalid(
-      v,
-      path,
-      `is not a public key: ${e instanceof Error ? e.message : String(e)}`
-    )
+    throw invalid(v, path, `is not a public key: ${errorText(e)}`)
   }
   if (key.type !== 'public') throw invalid(v, path, 'is not a public key')
   const spki = key.export({ format: 'der', type: 'spki' })
@@ -170,11 +172,7 @@ export async function readTrustVariables(
     try {
       files.set(v, { path, bytes: await readFile(path) })
     } catch (e) {
-      throw invalid(
-        v,
-        path,
-        `cannot be read: ${e instanceof Error ? e.message : String(e)}`
-      )
+      throw invalid(v, path, `cannot be read: ${errorText(e)}`)
     }
   }
   const json: Record<string, unknown> = {
@@ -253,7 +251,7 @@ export async function readTrustVariables(
   } catch (e) {
     throw new InputError(
       'INPUT_TRUST_VARIABLE_INVALID',
-      `${names.join(', ')}: ${e instanceof Error ? e.message : String(e)}`,
+      `${names.join(', ')}: ${errorText(e)}`,
       { cause: e }
     )
   }
